@@ -1,0 +1,41 @@
+"""The typed container of everything the API adapters call, built by the assembly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from analytics_hub.api.metrics import HubMetrics
+from analytics_hub.auth.keys import KeyService
+from analytics_hub.ingest.deadletters import DeadLetterService
+from analytics_hub.ingest.service import IngestService
+from analytics_hub.query import QueryService
+from analytics_hub.store.base import RetentionReport
+
+
+@dataclass(frozen=True, slots=True)
+class ApiServices:
+    """Services and limits the HTTP layer needs. One instance per app."""
+
+    keys: KeyService
+    ingest: IngestService
+    dead_letters: DeadLetterService
+    query: QueryService
+    metrics: HubMetrics
+    readiness: Callable[[], dict[str, str]]  # raises UnavailableError when not ready
+    apply_retention: Callable[[], RetentionReport]
+    event_schema: dict[str, Any]
+    max_body_bytes: int
+    public_paths: frozenset[str]
+
+
+def services(request: Request) -> ApiServices:
+    """The services of the app serving ``request``."""
+    found: ApiServices = request.app.state.services
+    return found
+
+
+__all__ = ["ApiServices", "services"]

@@ -1,0 +1,126 @@
+"""Prometheus metrics of one hub process (a registry per app, so tests can build many).
+
+Operational: ingest outcomes by reason, pipeline depth, commit and query latency.
+Business: model calls, tokens and cost by tenant and model, as accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from analytics_hub.events import EventError
+from analytics_hub.ingest.pipeline import CommitStats
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def rejection_reason(err: EventError) -> str:
+    """A low-cardinality reason label: the top-level field an error is about."""
+    root = err.field.split(".", 1)[0].split("[", 1)[0]
+    return root or "body"
+
+
+class HubMetrics:
+    """The metrics the hub exports at ``/metrics``."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.events_accepted = Counter(
+            "hub_ingest_events_accepted", "Events accepted", ["tenant"], registry=r
+        )
+        self.events_rejected = Counter(
+            "hub_ingest_events_rejected", "Events rejected, by reason", ["tenant", "reason"], registry=r
+        )
+        self.pipeline_depth = Gauge(
+            "hub_pipeline_depth_events", "Events accepted but not yet committed", registry=r
+        )
+        self.pipeline_capacity = Gauge(
+            "hub_pipeline_capacity_events", "Events the pipeline holds before answering 429", registry=r
+        )
+        self.commit_seconds = Histogram(
+            "hub_store_commit_seconds", "Duration of one group commit", buckets=_LATENCY_BUCKETS, registry=r
+        )
+        self.commit_events = Histogram(
+            "hub_store_commit_events",
+            "Events per group commit",
+            buckets=(1, 10, 100, 1000, 5000, 10_000, 25_000, 50_000, 100_000),
+            registry=r,
+        )
+        self.events_stored = Counter("hub_store_events_inserted", "Events newly stored", registry=r)
+        self.events_duplicate = Counter(
+            "hub_store_events_duplicate", "Events skipped as already stored", registry=r
+        )
+        self.query_seconds = Histogram(
+            "hub_query_seconds", "Query latency", ["kind"], buckets=_LATENCY_BUCKETS, registry=r
+        )
+        self.llm_requests = Counter(
+            "hub_llm_requests", "Model calls accepted", ["tenant", "model"], registry=r
+        )
+        self.llm_tokens = Counter(
+            "hub_llm_tokens", "Tokens of accepted model calls", ["tenant", "model", "direction"], registry=r
+        )
+        self.llm_cost = Counter(
+            "hub_llm_cost_usd", "Cost of accepted events in USD", ["tenant", "model"], registry=r
+        )
+        self.http_requests = Counter(
+            "hub_http_requests", "HTTP requests", ["method", "route", "status"], registry=r
+        )
+
+    def bind_depth(self, depth: Callable[[], float], capacity: float) -> None:
+        """Report the pipeline depth live at every scrape."""
+        self.pipeline_depth.set_function(depth)
+        self.pipeline_capacity.set(capacity)
+
+    # IngestObserver
+    def accepted(self, tenant_id: str, table: pa.Table) -> None:
+        """Count accepted events, and the business figures per model."""
+        n = int(table.num_rows)
+        if not n:
+            return
+        self.events_accepted.labels(tenant_id).inc(n)
+        calls = table.filter(pc.equal(table["payload_subtype"], "llm_call"))
+        grouped = table.group_by("model_id").aggregate(
+            [("input_tokens", "sum"), ("output_tokens", "sum"), ("cost_usd", "sum")]
+        )
+        for row in grouped.to_pylist():
+            model = row["model_id"]
+            if model is None:
+                continue
+            if row["input_tokens_sum"]:
+                self.llm_tokens.labels(tenant_id, model, "input").inc(row["input_tokens_sum"])
+            if row["output_tokens_sum"]:
+                self.llm_tokens.labels(tenant_id, model, "output").inc(row["output_tokens_sum"])
+            if row["cost_usd_sum"]:
+                self.llm_cost.labels(tenant_id, model).inc(row["cost_usd_sum"])
+        if calls.num_rows:
+            for row in calls.group_by("model_id").aggregate([("model_id", "count")]).to_pylist():
+                if row["model_id"] is not None:
+                    self.llm_requests.labels(tenant_id, row["model_id"]).inc(row["model_id_count"])
+
+    def rejected(self, tenant_id: str, errors: Sequence[EventError]) -> None:
+        """Count rejected events by reason (one reason per event: its first error)."""
+        seen: set[int] = set()
+        for err in errors:
+            if err.index in seen:
+                continue
+            seen.add(err.index)
+            self.events_rejected.labels(tenant_id, rejection_reason(err)).inc()
+
+    def committed(self, stats: CommitStats) -> None:
+        """Record one group commit."""
+        self.commit_seconds.observe(stats.seconds)
+        self.commit_events.observe(stats.events)
+        self.events_stored.inc(stats.inserted)
+        self.events_duplicate.inc(stats.duplicates)
+
+    def render(self) -> bytes:
+        """The exposition text."""
+        return generate_latest(self.registry)
+
+
+__all__ = ["HubMetrics", "rejection_reason"]

@@ -1,0 +1,80 @@
+"""``analytics-hub keys``: create, list and revoke API keys (server running or not)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from analytics_hub.auth.keys import KeyService
+from analytics_hub.cli.options import ConfigFile, DataDir, fail, settings_from
+from analytics_hub.errors import HubError
+from analytics_hub.server.stores import open_control_store
+
+app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+
+
+def _service(data_dir: DataDir, config: ConfigFile) -> KeyService:
+    settings = settings_from(data_dir, config)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return KeyService(open_control_store(settings))
+
+
+@app.command("create")
+def create(
+    tenant: Annotated[str, typer.Option("--tenant", "-t", help="Tenant the key belongs to")],
+    role: Annotated[str, typer.Option("--role", "-r", help="ingest, read or admin")] = "ingest",
+    name: Annotated[str, typer.Option("--name", help="A label for the key")] = "",
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Create a key. The key itself is printed once, on the last line of output."""
+    try:
+        record, key = _service(data_dir, config).create(tenant, role, name)
+    except HubError as exc:
+        fail(exc.message)
+    typer.echo(
+        f"created key {record.key_id} for tenant {record.tenant_id!r} with role {record.role!r};"
+        " store it now, it is not shown again:",
+        err=True,
+    )
+    typer.echo(key)
+
+
+@app.command("list")
+def list_keys(
+    tenant: Annotated[str | None, typer.Option("--tenant", "-t")] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """List keys (never their secrets)."""
+    table = Table("key id", "tenant", "role", "name", "created", "revoked")
+    for r in _service(data_dir, config).list(tenant):
+        table.add_row(
+            r.key_id,
+            r.tenant_id,
+            r.role,
+            r.name,
+            r.created_at.isoformat(timespec="seconds"),
+            r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else "",
+        )
+    Console().print(table)
+
+
+@app.command("revoke")
+def revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id shown by 'keys list'")],
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Revoke a key at once."""
+    try:
+        _service(data_dir, config).revoke(key_id)
+    except HubError as exc:
+        fail(exc.message)
+    typer.echo(f"revoked {key_id}")
+
+
+__all__ = ["app"]

@@ -1,0 +1,135 @@
+"""``create_app(settings)``: the one place where the hub is assembled.
+
+It opens the configured backends, builds the features on top of them, and hands the API
+a typed container of services. Background work (the writer thread, retention,
+compaction) starts and stops in the app's lifespan. Tests build the app the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from analytics_hub import __version__
+from analytics_hub.api.context import ApiServices
+from analytics_hub.api.errors import install_error_handlers
+from analytics_hub.api.metrics import HubMetrics
+from analytics_hub.api.middleware import RequestMetricsMiddleware
+from analytics_hub.api.rest import admin, deadletters, health, ingest, query
+from analytics_hub.auth.keys import KeyService
+from analytics_hub.events import Normalizer, envelope_json_schema, openapi_components
+from analytics_hub.ingest.deadletters import DeadLetterService
+from analytics_hub.ingest.pipeline import Pipeline
+from analytics_hub.ingest.service import IngestService
+from analytics_hub.query import QueryService
+from analytics_hub.server.stores import open_control_store, open_event_store
+from analytics_hub.server.tasks import apply_retention, compaction_task, retention_task
+from analytics_hub.settings import Settings
+
+DESCRIPTION = """
+Analytics for everything your LLM systems emit: model-call telemetry, cost, security
+findings, policy decisions and registry events.
+
+Authenticate with `Authorization: Bearer <api key>` (create one with
+`analytics-hub keys create`). Every error has the shape
+`{"error": {"code", "message", "details"}}`.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the hub's ASGI app from its settings."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_event_store(settings)
+    control = open_control_store(settings)
+    metrics = HubMetrics()
+    pipeline = Pipeline(
+        store,
+        capacity_events=max(settings.pipeline_capacity_events, settings.max_batch_events),
+        commit_max_events=settings.commit_max_events,
+        retry_after=settings.retry_after_seconds,
+        on_commit=metrics.committed,
+    )
+    metrics.bind_depth(lambda: pipeline.depth, pipeline.capacity)
+    normalizer = Normalizer(
+        currency_rates=settings.currency_rates,
+        max_future_skew_seconds=settings.max_future_skew_seconds,
+        max_age_seconds=settings.retention_raw_days * 86400.0,
+    )
+
+    def readiness() -> dict[str, str]:
+        store.check()
+        return {"store": "ok", "pipeline": f"{pipeline.depth}/{pipeline.capacity} events queued"}
+
+    services = ApiServices(
+        keys=KeyService(control),
+        ingest=IngestService(
+            normalizer, pipeline, max_batch_events=settings.max_batch_events, observer=metrics
+        ),
+        dead_letters=DeadLetterService(store, normalizer, pipeline),
+        query=QueryService(
+            store,
+            max_rows=settings.query_max_rows,
+            max_buckets=settings.query_max_buckets,
+            max_unbucketed_range_days=settings.query_max_unbucketed_range_days,
+            observe=lambda kind, seconds: metrics.query_seconds.labels(kind).observe(seconds),
+        ),
+        metrics=metrics,
+        readiness=readiness,
+        apply_retention=lambda: apply_retention(store, settings),
+        event_schema=envelope_json_schema(),
+        max_body_bytes=settings.max_body_bytes,
+        public_paths=frozenset(settings.public_paths),
+    )
+    background = [compaction_task(store), retention_task(store, settings)]
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        pipeline.start()
+        for task in background:
+            task.start()
+        try:
+            yield
+        finally:
+            for task in background:
+                await task.stop()
+            pipeline.stop()  # commits what is queued before the store closes
+            store.close()
+            control.close()
+
+    app = FastAPI(
+        title="LLM Analytics Hub",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    for module in (ingest, query, deadletters, admin, health):
+        app.include_router(module.router)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with the event envelope's schema as a component."""
+    if app.openapi_schema is None:
+        doc = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        doc.setdefault("components", {}).setdefault("schemas", {}).update(openapi_components())
+        doc["components"]["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "API key"}
+        }
+        doc["security"] = [{"bearer": []}]
+        app.openapi_schema = doc
+    return app.openapi_schema
+
+
+__all__ = ["build_openapi", "create_app"]

@@ -1,0 +1,168 @@
+"""One typed, frozen settings object, read once by the assembly (server, cli).
+
+Sources, highest priority first: explicit keyword arguments (command-line flags),
+``HUB_*`` environment variables, the TOML file named by ``HUB_CONFIG`` (or passed as
+``config_file``), then the defaults below. A setting's environment variable is its name in
+upper case with the ``HUB_`` prefix (``data_dir`` -> ``HUB_DATA_DIR``); nested tables such as
+per-tenant retention are set in the TOML file or as JSON in the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+# Approximate reference rates to USD. They exist so that a cost sent in another currency is
+# never silently treated as dollars; set ``currency_rates`` to your finance team's rates.
+DEFAULT_CURRENCY_RATES: dict[str, float] = {
+    "USD": 1.0,
+    "EUR": 1.08,
+    "GBP": 1.27,
+    "JPY": 0.0067,
+    "CAD": 0.73,
+    "AUD": 0.66,
+    "CHF": 1.13,
+    "CNY": 0.14,
+    "INR": 0.012,
+}
+
+
+class TenantRetention(BaseModel):
+    """Retention of one tenant, in days; unset fields take the global value."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    raw_days: int | None = Field(default=None, ge=1)
+    minute_rollup_days: int | None = Field(default=None, ge=1)
+    hour_rollup_days: int | None = Field(default=None, ge=1)
+
+
+class Settings(BaseSettings):
+    """Every setting of the hub. See ``docs/operations/configuration.md``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HUB_", frozen=True, extra="forbid", env_nested_delimiter="__"
+    )
+
+    # where and how to run
+    data_dir: Path = Field(default=Path("hub-data"), description="Directory of the embedded stores")
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds")
+    port: int = Field(default=8080, ge=0, le=65535, description="HTTP port")
+    store: str = Field(
+        default="",
+        description="Event store URL; empty means duckdb:///<data_dir>/events.duckdb",
+    )
+    log_format: Literal["json", "console"] = Field(default="console", description="Log format")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Log level"
+    )
+    public_paths: tuple[str, ...] = Field(
+        default=("/healthz", "/readyz", "/metrics"),
+        description="Paths served without a credential",
+    )
+
+    # ingestion limits
+    max_batch_events: int = Field(default=10_000, ge=1, description="Events per request")
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Request body size after decompression"
+    )
+    max_future_skew_seconds: float = Field(
+        default=300.0, ge=0, description="Events further in the future are clamped"
+    )
+    currency_rates: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_CURRENCY_RATES),
+        description="Units of USD per unit of each accepted currency",
+    )
+
+    # the pipeline
+    pipeline_capacity_events: int = Field(
+        default=200_000, ge=1000, description="Events queued for the writer before 429"
+    )
+    commit_max_events: int = Field(
+        default=50_000, ge=1, description="Largest group commit, in events"
+    )
+    retry_after_seconds: float = Field(default=1.0, gt=0, description="Retry-After on 429")
+
+    # the embedded store
+    duckdb_memory_limit: str = Field(default="512MB", description="DuckDB memory limit")
+    duckdb_threads: int = Field(default=0, ge=0, description="DuckDB threads; 0 = all cores")
+
+    # retention, in days
+    retention_raw_days: int = Field(default=30, ge=1, description="Raw events")
+    retention_minute_rollup_days: int = Field(default=90, ge=1, description="Minute rollups")
+    retention_hour_rollup_days: int = Field(default=365, ge=1, description="Hourly rollups")
+    retention_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="How often the retention task runs"
+    )
+    tenant_retention: dict[str, TenantRetention] = Field(
+        default_factory=dict, description="Per-tenant retention overrides"
+    )
+
+    # queries
+    query_max_rows: int = Field(default=10_000, ge=1, description="Largest page of query rows")
+    query_max_buckets: int = Field(
+        default=10_000, ge=1, description="Most time buckets one query may produce"
+    )
+    query_max_unbucketed_range_days: int = Field(
+        default=400, ge=1, description="Longest range an aggregate without a time bucket may span"
+    )
+
+    config_file: Path | None = Field(default=None, description="TOML file read at start")
+
+    @field_validator("currency_rates")
+    @classmethod
+    def _rates_positive(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, r in v.items() if not r > 0]
+        if bad:
+            raise ValueError(f"currency rates must be positive: {', '.join(bad)}")
+        return {k.upper(): r for k, r in v.items()}
+
+    @property
+    def store_url(self) -> str:
+        """The effective store URL."""
+        return self.store or f"duckdb:///{self.data_dir / 'events.duckdb'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls, init_settings))
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads the TOML file named by ``config_file`` (argument) or ``HUB_CONFIG``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], init: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._init = init
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # pragma: no cover - __call__ does the work
+
+    def __call__(self) -> dict[str, Any]:
+        path = self._init().get("config_file") or os.environ.get("HUB_CONFIG")
+        if not path:
+            return {}
+        with Path(path).open("rb") as fh:
+            data = tomllib.load(fh)
+        data.pop("config_file", None)
+        return data
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings from the environment, the TOML file and explicit overrides."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)
+
+
+__all__ = ["DEFAULT_CURRENCY_RATES", "Settings", "TenantRetention", "load_settings"]

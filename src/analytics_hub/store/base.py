@@ -1,0 +1,161 @@
+"""The ``EventStore`` port: what every event store backend provides.
+
+A backend owns its schema, migrations, rollups and retention. Above this port nothing
+knows which engine is in use except through ``dialect`` (the name of the pure SQL
+dialect in :mod:`analytics_hub.query.dialects` that compiles queries for it).
+
+Tables every backend keeps (the column lists live in :mod:`analytics_hub.events.columns`):
+
+- ``events``: one row per accepted event, columns ``EVENT_COLUMNS``.
+- ``rollup_1m`` and ``rollup_1h``: ``bucket`` (start of the minute / hour, UTC),
+  the ``ROLLUP_DIMENSIONS``, the ``ROLLUP_MEASURES``, and the latency histogram as two
+  parallel arrays ``lat_bins`` (integer bin, see :mod:`analytics_hub.events.histogram`) and
+  ``lat_counts``. Rows are additive deltas: several rows may exist for one bucket and
+  dimension combination (one per commit) until compaction merges them, so readers always
+  aggregate with ``sum``/``min``/``max``.
+- ``dead_letters``: rejected events with their errors, listable and replayable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What one idempotent write did: rows newly stored and rows skipped as duplicates."""
+
+    inserted: int
+    duplicates: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueryRows:
+    """Result of a compiled query: column names and row tuples, in order."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """How long each kind of data is kept, in days."""
+
+    raw_days: int = 30
+    minute_rollup_days: int = 90
+    hour_rollup_days: int = 365
+    dead_letter_days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionReport:
+    """Rows deleted by one retention pass, per table."""
+
+    deleted: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A rejected event: its raw text, why it was rejected, and where it came from."""
+
+    tenant_id: str
+    id: str
+    received_at: datetime
+    index: int
+    errors: list[dict[str, str]]
+    raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterRecord:
+    """A stored dead letter as listed by the API."""
+
+    id: str
+    tenant_id: str
+    received_at: datetime
+    index: int
+    errors: list[dict[str, str]]
+    raw: str
+    status: str  # pending | replayed
+    replayed_at: datetime | None
+
+
+@runtime_checkable
+class EventStore(Protocol):
+    """Port of the event store. Implementations must be safe to call from many threads."""
+
+    #: name of the SQL dialect module that compiles queries for this store
+    dialect: str
+
+    def migrate(self) -> list[int]:
+        """Apply pending schema migrations; return the versions applied now."""
+        ...
+
+    def schema_version(self) -> int:
+        """The highest applied migration version."""
+        ...
+
+    def write_events(self, table: pa.Table) -> WriteResult:
+        """Store a batch (schema ``EVENT_SCHEMA``) atomically, with its rollup deltas.
+
+        Idempotent: an event whose ``(tenant_id, event_id)`` is already stored (within
+        the same ``claimed_ts``), or repeated inside the batch, is skipped and counted as a
+        duplicate. When this returns, the batch is durable.
+        """
+        ...
+
+    def fetch(self, sql: str, params: Sequence[object]) -> QueryRows:
+        """Run one read-only parameterised statement produced by this store's dialect."""
+        ...
+
+    def write_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        """Append rejected events."""
+        ...
+
+    def list_dead_letters(
+        self, tenant_id: str, *, limit: int, before: str | None = None, status: str | None = None
+    ) -> list[DeadLetterRecord]:
+        """A tenant's dead letters, newest first; ``before`` is the id to page after."""
+        ...
+
+    def get_dead_letters(self, tenant_id: str, ids: Sequence[str]) -> list[DeadLetterRecord]:
+        """The named dead letters of one tenant (unknown ids are left out)."""
+        ...
+
+    def mark_dead_letters_replayed(self, tenant_id: str, ids: Sequence[str]) -> int:
+        """Mark dead letters as replayed; returns how many changed."""
+        ...
+
+    def apply_retention(
+        self, now: datetime, default: RetentionPolicy, per_tenant: dict[str, RetentionPolicy]
+    ) -> RetentionReport:
+        """Delete what is older than its retention, tenant by tenant."""
+        ...
+
+    def compact_rollups(self, older_than: datetime) -> int:
+        """Merge rollup delta rows of buckets that closed before ``older_than``."""
+        ...
+
+    def check(self) -> None:
+        """Raise ``UnavailableError`` unless the store is writable and queryable."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files. Idempotent."""
+        ...
+
+
+__all__ = [
+    "DeadLetter",
+    "DeadLetterRecord",
+    "EventStore",
+    "QueryRows",
+    "RetentionPolicy",
+    "RetentionReport",
+    "WriteResult",
+]

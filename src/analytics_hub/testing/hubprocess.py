@@ -1,0 +1,121 @@
+"""Run a real ``analytics-hub serve`` as a subprocess: for end-to-end tests and benchmarks.
+
+The process is the installed command, started exactly as a user would, on a free loopback
+port, with its own data directory. Keys are created through the same control store the
+CLI uses.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from analytics_hub.auth.keys import KeyService
+from analytics_hub.control.sqlite import SQLiteControlStore
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def create_key(data_dir: Path, tenant: str, role: str) -> str:
+    """Create an API key in the control store of ``data_dir``."""
+    store = SQLiteControlStore(data_dir / "control.sqlite")
+    try:
+        return KeyService(store).create(tenant, role, name="test")[1]
+    finally:
+        store.close()
+
+
+@dataclass
+class HubProcess:
+    """A hub server subprocess. Use as a context manager or call start/stop."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    env: dict[str, str] = field(default_factory=dict)
+    log_path: Path | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> HubProcess:
+        """Start the server and wait until ``/readyz`` answers 200."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "HUB_LOG_FORMAT": "json", **self.env}
+        log_path = self.log_path or self.data_dir / "server.log"
+        # Append: a restarted server's log follows the first one's.
+        log = log_path.open("ab")
+        cmd = [
+            sys.executable,
+            "-m",
+            "analytics_hub.cli",
+            "serve",
+            "--data-dir",
+            str(self.data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
+        self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"hub exited with {self.proc.returncode}:\n{log_path.read_text()[-4000:]}"
+                )
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise TimeoutError(f"hub did not become ready in {timeout} s")
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """Stop gracefully (SIGTERM); kill if it does not stop in ``timeout``."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        code = self.proc.returncode
+        self.proc = None
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL: the crash case."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def __enter__(self) -> HubProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+__all__ = ["HubProcess", "create_key", "free_port"]
