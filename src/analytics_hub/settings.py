@@ -150,7 +150,11 @@ class _TomlSource(PydanticBaseSettingsSource):
         return None, field_name, False  # pragma: no cover - __call__ does the work
 
     def __call__(self) -> dict[str, Any]:
-        path = self._init().get("config_file") or os.environ.get("HUB_CONFIG")
+        path = (
+            self._init().get("config_file")
+            or os.environ.get("HUB_CONFIG")
+            or os.environ.get("HUB_CONFIG_FILE")
+        )
         if not path:
             return {}
         with Path(path).open("rb") as fh:

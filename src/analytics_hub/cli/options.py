@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -35,15 +35,15 @@ def settings_from(data_dir: Path | None, config: Path | None, **more: Any) -> Se
         fail(f"invalid settings: {exc}")
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print an error and exit with ``code``."""
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
 
 
-def fail_hub(exc: HubError) -> typer.Exit:
+def fail_hub(exc: HubError) -> NoReturn:
     """Print a hub error and exit."""
-    return fail(exc.message)
+    fail(exc.message)
 
 
 __all__ = ["ApiKey", "ConfigFile", "DataDir", "Url", "fail", "fail_hub", "settings_from"]

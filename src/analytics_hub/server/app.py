@@ -75,7 +75,6 @@ def create_app(settings: Settings) -> FastAPI:
             max_rows=settings.query_max_rows,
             max_buckets=settings.query_max_buckets,
             max_unbucketed_range_days=settings.query_max_unbucketed_range_days,
-            observe=lambda kind, seconds: metrics.query_seconds.labels(kind).observe(seconds),
         ),
         metrics=metrics,
         readiness=readiness,
