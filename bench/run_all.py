@@ -1,0 +1,58 @@
+"""``make bench``: run every benchmark, three times each, and print one JSON object per run.
+
+Medians matter on a noisy 2-core machine: the summary line gives the median of each
+headline figure over the runs. ``--quick`` runs a short version of each (for smoke
+testing, not for the figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+BENCHMARKS: dict[str, tuple[list[str], list[str], list[str]]] = {
+    # name: (full args, quick args, headline figures)
+    "events_decode": ([], ["--quick"], ["events_per_s"]),
+    "store_write": ([], ["--quick"], ["write_events_rows_per_s"]),
+    "ingest": (["--seconds", "20"], ["--seconds", "5"], ["acknowledged_events_per_s", "server_peak_rss_mb"]),
+    "query": ([], ["--events", "500000"], ["max_p95_ms"]),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
+    args = ap.parse_args()
+    runs = 1 if args.quick else args.runs
+    summary: dict[str, dict[str, float]] = {}
+    for name, (full, quick, headline) in BENCHMARKS.items():
+        if args.names and name not in args.names:
+            continue
+        script = HERE / f"{name}.py"
+        if not script.exists():
+            continue
+        figures: dict[str, list[float]] = {h: [] for h in headline}
+        for _ in range(runs):
+            out = subprocess.run(
+                [sys.executable, str(script), *(quick if args.quick else full)],
+                check=True, capture_output=True, text=True,
+            ).stdout.strip().splitlines()[-1]
+            print(out, flush=True)
+            data = json.loads(out)
+            for h in headline:
+                if isinstance(data.get(h), int | float):
+                    figures[h].append(float(data[h]))
+        summary[name] = {f"median_{h}": statistics.median(v) for h, v in figures.items() if v}
+    print(json.dumps({"benchmark": "summary", "runs": runs, "medians": summary}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Helpers for testing the hub and code built on it: deterministic data, real backends."""

@@ -1,0 +1,151 @@
+"""What only the DuckDB backend promises: its exact column types, its SQL histogram
+bins, migrations that roll back as a whole, and the configuration it runs with."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from analytics_hub.events.columns import EVENT_COLUMNS, ROLLUP_DIMENSIONS, ROLLUP_MEASURES
+from analytics_hub.events.histogram import GAMMA, MIN_VALUE, bin_of
+from analytics_hub.store.duckdb import DuckDBStore
+from analytics_hub.store.duckdb_rollups import latency_bin_sql
+from analytics_hub.store.duckdb_schema import MIGRATIONS, Migration
+
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "uuid": "UUID",
+    "timestamp": "TIMESTAMP",
+    "int64": "BIGINT",
+    "float64": "DOUBLE",
+    "int16": "SMALLINT",
+    "json": "VARCHAR",
+}
+
+
+@pytest.fixture
+def duck(tmp_path: Path) -> Iterator[DuckDBStore]:
+    store = DuckDBStore(tmp_path / "events.duckdb", threads=2)
+    store.migrate()
+    yield store
+    store.close()
+
+
+def _columns(store: DuckDBStore, table: str) -> list[tuple[str, str, bool]]:
+    rows = store.fetch(
+        "SELECT column_name, data_type, is_nullable = 'YES' FROM information_schema.columns"
+        " WHERE table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).rows
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def test_events_table_has_the_event_columns_in_order(duck: DuckDBStore) -> None:
+    want = [(c.name, SQL_TYPES[c.type], c.nullable) for c in EVENT_COLUMNS]
+    assert _columns(duck, "events") == want
+
+
+@pytest.mark.parametrize("table", ["rollup_1m", "rollup_1h"])
+def test_rollup_tables_have_bucket_dimensions_measures_and_histogram(
+    duck: DuckDBStore, table: str
+) -> None:
+    by_name = {c.name: c for c in EVENT_COLUMNS}
+    want = [("bucket", "TIMESTAMP", False)]
+    want += [(d, SQL_TYPES[by_name[d].type], by_name[d].nullable) for d in ROLLUP_DIMENSIONS]
+    want += [(m.name, SQL_TYPES[m.type], m.nullable) for m in ROLLUP_MEASURES]
+    want += [("lat_bins", "INTEGER[]", False), ("lat_counts", "BIGINT[]", False)]
+    assert _columns(duck, table) == want
+
+
+def test_events_table_has_no_primary_key(duck: DuckDBStore) -> None:
+    # Deliberate: see docs/decisions/0001-dedupe-by-anti-join.md.
+    rows = duck.fetch(
+        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'events'"
+        " AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+        [],
+    ).rows
+    assert rows == [(0,)]
+
+
+def test_migrations_are_numbered_one_to_n() -> None:
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+
+
+def _boundary_values() -> list[float]:
+    rng = random.Random(5)
+    values = [0.0, MIN_VALUE / 2, MIN_VALUE, 0.5, 1.0, 1e-9, 1e7]
+    values += [rng.lognormvariate(6.0, 2.0) for _ in range(20_000)]
+    for k in range(-400, 1200, 7):  # exactly on, and a hair either side of, bin edges
+        edge = GAMMA**k
+        values += [edge, math.nextafter(edge, 0.0), math.nextafter(edge, math.inf)]
+    return values
+
+
+def test_sql_latency_bins_equal_python_bins(duck: DuckDBStore) -> None:
+    values = _boundary_values()
+    rows = duck.fetch(
+        f"SELECT v, {latency_bin_sql('v')} FROM (SELECT unnest(CAST(? AS DOUBLE[])) AS v)",
+        [values],
+    ).rows
+    assert len(rows) == len(values)
+    mismatched = [(v, b, bin_of(v)) for v, b in rows if b != bin_of(v)]
+    assert mismatched == []
+
+
+def test_sql_latency_bin_of_null_is_null(duck: DuckDBStore) -> None:
+    # greatest() skips NULLs: without the explicit case NULL would land in the lowest bin.
+    assert duck.fetch(f"SELECT {latency_bin_sql('NULL::DOUBLE')}", []).rows == [(None,)]
+
+
+def test_a_failing_migration_is_rolled_back_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    try:
+        store.migrate()
+        version = store.schema_version()
+        broken = Migration(
+            version + 1, "broken", "CREATE TABLE half_done (x INTEGER); SELECT * FROM nowhere;"
+        )
+        monkeypatch.setattr("analytics_hub.store.duckdb.MIGRATIONS", (*MIGRATIONS, broken))
+        with pytest.raises(Exception, match="nowhere"):
+            store.migrate()
+        assert store.schema_version() == version
+        tables = store.fetch(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'half_done'", []
+        )
+        assert tables.rows == [(0,)]
+
+        fixed = Migration(version + 1, "fixed", "CREATE TABLE half_done (x INTEGER);")
+        monkeypatch.setattr("analytics_hub.store.duckdb.MIGRATIONS", (*MIGRATIONS, fixed))
+        assert store.migrate() == [version + 1]
+        assert store.schema_version() == version + 1
+    finally:
+        store.close()
+
+
+def test_settings_are_applied(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "events.duckdb", memory_limit="300MB", threads=1)
+    try:
+        rows = store.fetch(
+            "SELECT current_setting('threads'), current_setting('memory_limit'),"
+            " current_setting('preserve_insertion_order')",
+            [],
+        ).rows
+        threads, memory, order = rows[0]
+        assert int(threads) == 1
+        assert memory == "286.1 MiB"  # 300 MB, as DuckDB shows it
+        assert order is False
+    finally:
+        store.close()
+
+
+def test_fetch_runs_only_one_select(duck: DuckDBStore) -> None:
+    for sql in ("DELETE FROM events", "SELECT 1; SELECT 2", "DROP TABLE events"):
+        with pytest.raises(ValueError, match="one SELECT"):
+            duck.fetch(sql, [])
+    assert duck.fetch("SELECT count(*) FROM events", []).rows == [(0,)]
