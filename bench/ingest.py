@@ -104,18 +104,25 @@ def visibility_probe(url: str, ingest_key: str, read_key: str, samples: int) -> 
             ev["asset_id"] = asset
             ev["event_id"] = str(uuid.uuid4())
             ev["timestamp"] = datetime.now(UTC).isoformat()
-            r = c.post("/api/v1/events", json=[ev], headers={"Authorization": f"Bearer {ingest_key}"})
+            r = c.post(
+                "/api/v1/events", json=[ev], headers={"Authorization": f"Bearer {ingest_key}"}
+            )
             acked = time.perf_counter()
             if r.status_code != 202:
                 continue
             now = datetime.now(UTC)
             q = {
-                "time_range": {"from": (now - timedelta(hours=2)).isoformat(), "to": (now + timedelta(minutes=5)).isoformat()},
+                "time_range": {
+                    "from": (now - timedelta(hours=2)).isoformat(),
+                    "to": (now + timedelta(minutes=5)).isoformat(),
+                },
                 "filters": [{"field": "asset_id", "op": "eq", "value": asset}],
                 "aggregates": [{"fn": "count", "as": "n"}],
             }
             while True:
-                rows = c.post("/api/v1/query", json=q, headers={"Authorization": f"Bearer {read_key}"}).json()["rows"]
+                rows = c.post(
+                    "/api/v1/query", json=q, headers={"Authorization": f"Bearer {read_key}"}
+                ).json()["rows"]
                 if rows and rows[0]["n"] == 1:
                     out.append((time.perf_counter() - acked) * 1000)
                     break
@@ -174,7 +181,10 @@ def main() -> None:
         try:
             q: mp.Queue[Any] = mp.Queue()
             procs = [
-                mp.Process(target=client_proc, args=(hub.url, ingest_key, args.seconds, args.threads, w, q, args.batch))
+                mp.Process(
+                    target=client_proc,
+                    args=(hub.url, ingest_key, args.seconds, args.threads, w, q, args.batch),
+                )
                 for w in range(args.clients)
             ]
             t0 = time.perf_counter()
@@ -204,24 +214,30 @@ def main() -> None:
     for r in results:
         statuses[str(r[0])] = statuses.get(str(r[0]), 0) + 1
     finite = [p for p in probe if p != float("inf")]
-    print(json.dumps({
-        "benchmark": "ingest_http_embedded",
-        "duration_s": round(wall, 1),
-        "batch_events": args.batch,
-        "client_processes": args.clients,
-        "connections": args.clients * args.threads,
-        "acknowledged_events": accepted,
-        "acknowledged_events_per_s": round(rate),
-        "request_latency_p50_ms": round(lat[len(lat) // 2] * 1000, 1) if lat else None,
-        "request_latency_p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 1) if lat else None,
-        "responses_by_status": statuses,
-        "server_peak_rss_mb": round(rss, 1),
-        "visible_after_ack_ms_p50": round(statistics.median(finite), 1) if finite else None,
-        "visible_after_ack_ms_max": round(max(probe), 1) if probe else None,
-        "reference_duckdb_arrow_append_rows_per_s": round(ref),
-        "ratio_hub_to_raw_append": round(rate / ref, 3),
-        "targets": {"events_per_s": 100_000, "rss_mb": 1024, "visible_ms": 1000},
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "ingest_http_embedded",
+                "duration_s": round(wall, 1),
+                "batch_events": args.batch,
+                "client_processes": args.clients,
+                "connections": args.clients * args.threads,
+                "acknowledged_events": accepted,
+                "acknowledged_events_per_s": round(rate),
+                "request_latency_p50_ms": round(lat[len(lat) // 2] * 1000, 1) if lat else None,
+                "request_latency_p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 1)
+                if lat
+                else None,
+                "responses_by_status": statuses,
+                "server_peak_rss_mb": round(rss, 1),
+                "visible_after_ack_ms_p50": round(statistics.median(finite), 1) if finite else None,
+                "visible_after_ack_ms_max": round(max(probe), 1) if probe else None,
+                "reference_duckdb_arrow_append_rows_per_s": round(ref),
+                "ratio_hub_to_raw_append": round(rate / ref, 3),
+                "targets": {"events_per_s": 100_000, "rss_mb": 1024, "visible_ms": 1000},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import statistics
 import sys
 import tempfile
 import time
@@ -69,26 +68,44 @@ def questions(now: datetime) -> dict[str, tuple[str, str, dict[str, Any]]]:
         return {"from": (now - delta).isoformat(), "to": now.isoformat()}
 
     return {
-        "overview_24h_by_hour": ("GET", "/api/v1/metrics/overview", {**rng(timedelta(hours=24)), "bucket": "1h"}),
-        "p95_latency_and_cost_by_model_one_asset_7d": ("POST", "/api/v1/query", {
-            "time_range": rng(timedelta(days=7)),
-            "filters": [{"field": "asset_id", "op": "eq", "value": "app-03"}],
-            "group_by": ["model_id"],
-            "aggregates": [{"fn": "p95", "field": "latency_ms", "as": "p95"},
-                           {"fn": "sum", "field": "cost_usd", "as": "cost"}],
-        }),
-        "count_by_status_last_hour": ("POST", "/api/v1/query", {
-            "time_range": rng(timedelta(hours=1)),
-            "group_by": ["status"],
-            "aggregates": [{"fn": "count", "as": "n"}],
-        }),
-        "top10_assets_by_cost_30d": ("POST", "/api/v1/query", {
-            "time_range": rng(timedelta(days=30)),
-            "group_by": ["asset_id"],
-            "aggregates": [{"fn": "sum", "field": "cost_usd", "as": "cost"}],
-            "order_by": [{"field": "cost", "direction": "desc"}],
-            "limit": 10,
-        }),
+        "overview_24h_by_hour": (
+            "GET",
+            "/api/v1/metrics/overview",
+            {**rng(timedelta(hours=24)), "bucket": "1h"},
+        ),
+        "p95_latency_and_cost_by_model_one_asset_7d": (
+            "POST",
+            "/api/v1/query",
+            {
+                "time_range": rng(timedelta(days=7)),
+                "filters": [{"field": "asset_id", "op": "eq", "value": "app-03"}],
+                "group_by": ["model_id"],
+                "aggregates": [
+                    {"fn": "p95", "field": "latency_ms", "as": "p95"},
+                    {"fn": "sum", "field": "cost_usd", "as": "cost"},
+                ],
+            },
+        ),
+        "count_by_status_last_hour": (
+            "POST",
+            "/api/v1/query",
+            {
+                "time_range": rng(timedelta(hours=1)),
+                "group_by": ["status"],
+                "aggregates": [{"fn": "count", "as": "n"}],
+            },
+        ),
+        "top10_assets_by_cost_30d": (
+            "POST",
+            "/api/v1/query",
+            {
+                "time_range": rng(timedelta(days=30)),
+                "group_by": ["asset_id"],
+                "aggregates": [{"fn": "sum", "field": "cost_usd", "as": "cost"}],
+                "order_by": [{"field": "cost", "direction": "desc"}],
+                "limit": 10,
+            },
+        ),
         "raw_events_page": ("GET", "/api/v1/events", {"limit": 100}),
     }
 
@@ -126,16 +143,26 @@ def main() -> None:
         hub = HubProcess(data_dir=data, env={"HUB_LOG_LEVEL": "warning"}).start(timeout=300)
         http: dict[str, Any] = {}
         try:
-            with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
+            with httpx.Client(
+                base_url=hub.url, headers={"Authorization": f"Bearer {key}"}, timeout=60
+            ) as c:
                 for name, (method, path, body) in qs.items():
-                    def call(method: str = method, path: str = path, body: dict[str, Any] = body) -> Any:
+
+                    def call(
+                        method: str = method, path: str = path, body: dict[str, Any] = body
+                    ) -> Any:
                         r = c.get(path, params=body) if method == "GET" else c.post(path, json=body)
                         r.raise_for_status()
                         return r.json()
+
                     sample = call()
                     ms = timed(call, args.runs)
-                    http[name] = {"p50_ms": pct(ms, 0.5), "p95_ms": pct(ms, 0.95), "p99_ms": pct(ms, 0.99),
-                                  "source": sample.get("meta", {}).get("source", "n/a")}
+                    http[name] = {
+                        "p50_ms": pct(ms, 0.5),
+                        "p95_ms": pct(ms, 0.95),
+                        "p99_ms": pct(ms, 0.99),
+                        "source": sample.get("meta", {}).get("source", "n/a"),
+                    }
         finally:
             hub.stop()
         # reference: the same typed questions from raw events only, in process
@@ -148,7 +175,9 @@ def main() -> None:
             q = Query.model_validate(body)
             ms = timed(lambda q=q: svc.run("acme", q, allow_rollups=False), max(5, args.runs // 3))
             raw[name] = {"p50_ms": pct(ms, 0.5), "p95_ms": pct(ms, 0.95)}
-            http[name]["ratio_p95_hub_http_to_raw_in_process"] = round(http[name]["p95_ms"] / raw[name]["p95_ms"], 3)
+            http[name]["ratio_p95_hub_http_to_raw_in_process"] = round(
+                http[name]["p95_ms"] / raw[name]["p95_ms"], 3
+            )
         store.close()
     result["http"] = http
     result["reference_raw_events_in_process"] = raw

@@ -20,7 +20,11 @@ BENCHMARKS: dict[str, tuple[list[str], list[str], list[str]]] = {
     # name: (full args, quick args, headline figures)
     "events_decode": ([], ["--quick"], ["events_per_s"]),
     "store_write": ([], ["--quick"], ["write_events_rows_per_s"]),
-    "ingest": (["--seconds", "20"], ["--seconds", "5"], ["acknowledged_events_per_s", "server_peak_rss_mb"]),
+    "ingest": (
+        ["--seconds", "20"],
+        ["--seconds", "5"],
+        ["acknowledged_events_per_s", "server_peak_rss_mb"],
+    ),
     "query": ([], ["--events", "500000"], ["max_p95_ms"]),
 }
 
@@ -41,10 +45,16 @@ def main() -> None:
             continue
         figures: dict[str, list[float]] = {h: [] for h in headline}
         for _ in range(runs):
-            out = subprocess.run(
-                [sys.executable, str(script), *(quick if args.quick else full)],
-                check=True, capture_output=True, text=True,
-            ).stdout.strip().splitlines()[-1]
+            out = (
+                subprocess.run(
+                    [sys.executable, str(script), *(quick if args.quick else full)],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
             print(out, flush=True)
             data = json.loads(out)
             for h in headline:

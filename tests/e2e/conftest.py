@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.e2e.harness import Hub
 
 from analytics_hub.testing.hubprocess import HubProcess, create_key
-from tests.e2e.harness import Hub
 
 
 def _hub(data_dir: Path) -> Hub:

@@ -8,9 +8,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from tests.e2e.harness import Hub
 
 from analytics_hub.testing.envelopes import llm_call
-from tests.e2e.harness import Hub
 
 
 def test_kill_during_ingest_keeps_every_acknowledged_event_exactly_once(fresh_hub: Hub) -> None:
@@ -20,8 +20,11 @@ def test_kill_during_ingest_keeps_every_acknowledged_event_exactly_once(fresh_hu
     stop = threading.Event()
 
     def sender(worker: int) -> None:
-        with httpx.Client(base_url=fresh_hub.url, timeout=10.0, headers={
-            "Authorization": f"Bearer {fresh_hub.keys['acme:ingest']}"}) as c:
+        with httpx.Client(
+            base_url=fresh_hub.url,
+            timeout=10.0,
+            headers={"Authorization": f"Bearer {fresh_hub.keys['acme:ingest']}"},
+        ) as c:
             while not stop.is_set():
                 batch = [llm_call(asset_id=asset) for _ in range(200)]
                 ids = [e["event_id"] for e in batch]
@@ -49,25 +52,37 @@ def test_kill_during_ingest_keeps_every_acknowledged_event_exactly_once(fresh_hu
     fresh_hub.proc.start()
     with fresh_hub.client("acme", "read") as c:
         now = datetime.now(UTC)
-        r = c.post("/api/v1/query", json={
-            "time_range": {"from": (now - timedelta(hours=1)).isoformat(),
-                           "to": (now + timedelta(minutes=1)).isoformat()},
-            "filters": [{"field": "asset_id", "op": "eq", "value": asset}],
-            "group_by": ["event_id"],
-            "aggregates": [{"fn": "count", "as": "n"}],
-            "limit": 10000,
-        })
+        r = c.post(
+            "/api/v1/query",
+            json={
+                "time_range": {
+                    "from": (now - timedelta(hours=1)).isoformat(),
+                    "to": (now + timedelta(minutes=1)).isoformat(),
+                },
+                "filters": [{"field": "asset_id", "op": "eq", "value": asset}],
+                "group_by": ["event_id"],
+                "aggregates": [{"fn": "count", "as": "n"}],
+                "limit": 10000,
+            },
+        )
         assert r.status_code == 200, r.text
         stored = {row["event_id"]: row["n"] for row in r.json()["rows"]}
         cursor = r.json()["next_cursor"]
         while cursor:
-            page = c.post("/api/v1/query", json={
-                "time_range": {"from": (now - timedelta(hours=1)).isoformat(),
-                               "to": (now + timedelta(minutes=1)).isoformat()},
-                "filters": [{"field": "asset_id", "op": "eq", "value": asset}],
-                "group_by": ["event_id"],
-                "aggregates": [{"fn": "count", "as": "n"}],
-                "limit": 10000, "cursor": cursor}).json()
+            page = c.post(
+                "/api/v1/query",
+                json={
+                    "time_range": {
+                        "from": (now - timedelta(hours=1)).isoformat(),
+                        "to": (now + timedelta(minutes=1)).isoformat(),
+                    },
+                    "filters": [{"field": "asset_id", "op": "eq", "value": asset}],
+                    "group_by": ["event_id"],
+                    "aggregates": [{"fn": "count", "as": "n"}],
+                    "limit": 10000,
+                    "cursor": cursor,
+                },
+            ).json()
             stored.update({row["event_id"]: row["n"] for row in page["rows"]})
             cursor = page["next_cursor"]
     missing = [i for i in acked if i not in stored]

@@ -8,9 +8,9 @@ import zlib
 import httpx
 import pytest
 import zstandard
+from tests.e2e.harness import Hub
 
 from analytics_hub.testing.envelopes import llm_call
-from tests.e2e.harness import Hub
 
 
 def _envelope_ok(r: httpx.Response, status: int, code: str) -> None:
@@ -42,15 +42,35 @@ def _gzip_bomb(size: int) -> bytes:
         (b"42", {"Content-Type": "application/json"}, 400, "undecodable_body"),
         (b"[]", {"Content-Type": "text/plain"}, 415, "unsupported_media_type"),
         (b"[]", {}, 415, "unsupported_media_type"),
-        (b"[]", {"Content-Type": "application/json", "Content-Encoding": "br"}, 415,
-         "unsupported_media_type"),
-        (b"not gzip", {"Content-Type": "application/json", "Content-Encoding": "gzip"}, 400,
-         "undecodable_body"),
-        (gzip.compress(b"[1, 2")[:-8], {"Content-Type": "application/json",
-                                         "Content-Encoding": "gzip"}, 400, "undecodable_body"),
+        (
+            b"[]",
+            {"Content-Type": "application/json", "Content-Encoding": "br"},
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            b"not gzip",
+            {"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            400,
+            "undecodable_body",
+        ),
+        (
+            gzip.compress(b"[1, 2")[:-8],
+            {"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            400,
+            "undecodable_body",
+        ),
     ],
-    ids=["bad-json", "binary", "scalar", "text-plain", "no-type", "brotli", "fake-gzip",
-         "truncated-gzip"],
+    ids=[
+        "bad-json",
+        "binary",
+        "scalar",
+        "text-plain",
+        "no-type",
+        "brotli",
+        "fake-gzip",
+        "truncated-gzip",
+    ],
 )
 def test_malformed_bodies_get_clean_errors(
     hub: Hub, content: bytes, headers: dict[str, str], status: int, code: str
@@ -79,12 +99,17 @@ def test_too_many_events_is_413(hub: Hub) -> None:
 @pytest.mark.parametrize("encoding", ["gzip", "zstd"])
 def test_a_decompression_bomb_is_stopped_at_the_limit(hub: Hub, encoding: str) -> None:
     size = 1 << 30  # 1 GiB of spaces
-    bomb = _gzip_bomb(size) if encoding == "gzip" else zstandard.ZstdCompressor(level=3).compress(
-        b" " * (64 << 20)
+    bomb = (
+        _gzip_bomb(size)
+        if encoding == "gzip"
+        else zstandard.ZstdCompressor(level=3).compress(b" " * (64 << 20))
     )
     with hub.client("acme", "ingest") as c:
-        r = c.post("/api/v1/events", content=bomb,
-                   headers={"Content-Type": "application/json", "Content-Encoding": encoding})
+        r = c.post(
+            "/api/v1/events",
+            content=bomb,
+            headers={"Content-Type": "application/json", "Content-Encoding": encoding},
+        )
     _envelope_ok(r, 413, "payload_too_large")
     _still_healthy(hub)
 
@@ -106,8 +131,11 @@ def test_missing_or_bad_credentials_are_401(
 
 
 def test_the_x_api_key_header_is_accepted(hub: Hub) -> None:
-    r = httpx.post(f"{hub.url}/api/v1/events", json=[llm_call()],
-                   headers={"x-api-key": hub.keys["acme:ingest"]})
+    r = httpx.post(
+        f"{hub.url}/api/v1/events",
+        json=[llm_call()],
+        headers={"x-api-key": hub.keys["acme:ingest"]},
+    )
     assert r.status_code == 202
 
 
@@ -120,11 +148,14 @@ def test_roles_are_enforced(hub: Hub) -> None:
 
 def test_an_invalid_query_says_why(hub: Hub) -> None:
     with hub.client("acme", "read") as c:
-        r = c.post("/api/v1/query", json={
-            "time_range": {"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"},
-            "filters": [{"field": "no_such_field", "op": "eq", "value": 1}],
-            "aggregates": [{"fn": "count", "as": "n"}],
-        })
+        r = c.post(
+            "/api/v1/query",
+            json={
+                "time_range": {"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"},
+                "filters": [{"field": "no_such_field", "op": "eq", "value": 1}],
+                "aggregates": [{"fn": "count", "as": "n"}],
+            },
+        )
     _envelope_ok(r, 400, "invalid_request")
     assert "no_such_field" in r.json()["error"]["message"]
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 import zstandard
+from tests.e2e.harness import Hub
 
 from analytics_hub.testing.envelopes import llm_call, realistic_calls
-from tests.e2e.harness import Hub
 
 
 def _window(minutes: int = 10) -> dict[str, str]:
@@ -39,8 +39,10 @@ def _count(hub: Hub, tenant: str, asset: str) -> int:
 
 def test_ingested_events_are_queryable_at_once(hub: Hub) -> None:
     asset = f"e2e-{uuid.uuid4().hex[:8]}"
-    events = [llm_call(asset_id=asset, model_id=m, latency_ms=100.0 * (i + 1))
-              for i, m in enumerate(["gpt-4o", "gpt-4o", "claude-sonnet-4"])]
+    events = [
+        llm_call(asset_id=asset, model_id=m, latency_ms=100.0 * (i + 1))
+        for i, m in enumerate(["gpt-4o", "gpt-4o", "claude-sonnet-4"])
+    ]
     with hub.client("acme", "ingest") as c:
         r = c.post("/api/v1/events", json=events)
     assert r.status_code == 202, r.text
@@ -96,12 +98,19 @@ def test_ndjson_gzip_and_zstd_bodies_are_accepted(hub: Hub) -> None:
     gz = msgspec.json.encode([llm_call(asset_id=asset) for _ in range(3)])
     zs = msgspec.json.encode([llm_call(asset_id=asset) for _ in range(3)])
     with hub.client("acme", "ingest") as c:
-        r1 = c.post("/api/v1/events", content=lines,
-                    headers={"Content-Type": "application/x-ndjson"})
-        r2 = c.post("/api/v1/events", content=gzip.compress(gz),
-                    headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
-        r3 = c.post("/api/v1/events", content=zstandard.compress(zs),
-                    headers={"Content-Type": "application/json", "Content-Encoding": "zstd"})
+        r1 = c.post(
+            "/api/v1/events", content=lines, headers={"Content-Type": "application/x-ndjson"}
+        )
+        r2 = c.post(
+            "/api/v1/events",
+            content=gzip.compress(gz),
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
+        r3 = c.post(
+            "/api/v1/events",
+            content=zstandard.compress(zs),
+            headers={"Content-Type": "application/json", "Content-Encoding": "zstd"},
+        )
     assert [r.json()["accepted"] for r in (r1, r2, r3)] == [4, 3, 3]
     assert _count(hub, "acme", asset) == 10
 
@@ -129,11 +138,14 @@ def test_two_tenants_never_see_each_others_data(hub: Hub) -> None:
         page = c.get("/api/v1/events", params={"limit": 1000}).json()
         assert all(e.get("asset_id") != asset for e in page["events"])
         # a filter naming the tenant is refused rather than believed
-        r = c.post("/api/v1/query", json={
-            "time_range": _window(),
-            "filters": [{"field": "tenant_id", "op": "eq", "value": "acme"}],
-            "aggregates": [{"fn": "count", "as": "n"}],
-        })
+        r = c.post(
+            "/api/v1/query",
+            json={
+                "time_range": _window(),
+                "filters": [{"field": "tenant_id", "op": "eq", "value": "acme"}],
+                "aggregates": [{"fn": "count", "as": "n"}],
+            },
+        )
         assert r.status_code == 400
     with hub.client("acme", "read") as c:
         got = c.get(f"/api/v1/events/{ev['event_id']}")
@@ -178,10 +190,14 @@ def test_overview_reports_requests_tokens_cost_and_percentiles(hub: Hub) -> None
         assert c.post("/api/v1/events", json=events).json()["accepted"] == 200
     now = datetime.now(UTC)
     with hub.client("globex", "read") as c:
-        r = c.get("/api/v1/metrics/overview", params={
-            "from": (now - timedelta(hours=1)).isoformat(), "to": (now + timedelta(minutes=1)).isoformat(),
-            "bucket": "5m",
-        })
+        r = c.get(
+            "/api/v1/metrics/overview",
+            params={
+                "from": (now - timedelta(hours=1)).isoformat(),
+                "to": (now + timedelta(minutes=1)).isoformat(),
+                "bucket": "5m",
+            },
+        )
     assert r.status_code == 200, r.text
     totals = r.json()["totals"]
     assert totals["requests"] >= 200

@@ -34,16 +34,24 @@ class HubMetrics:
             "hub_ingest_events_accepted", "Events accepted", ["tenant"], registry=r
         )
         self.events_rejected = Counter(
-            "hub_ingest_events_rejected", "Events rejected, by reason", ["tenant", "reason"], registry=r
+            "hub_ingest_events_rejected",
+            "Events rejected, by reason",
+            ["tenant", "reason"],
+            registry=r,
         )
         self.pipeline_depth = Gauge(
             "hub_pipeline_depth_events", "Events accepted but not yet committed", registry=r
         )
         self.pipeline_capacity = Gauge(
-            "hub_pipeline_capacity_events", "Events the pipeline holds before answering 429", registry=r
+            "hub_pipeline_capacity_events",
+            "Events the pipeline holds before answering 429",
+            registry=r,
         )
         self.commit_seconds = Histogram(
-            "hub_store_commit_seconds", "Duration of one group commit", buckets=_LATENCY_BUCKETS, registry=r
+            "hub_store_commit_seconds",
+            "Duration of one group commit",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.commit_events = Histogram(
             "hub_store_commit_events",
@@ -62,7 +70,10 @@ class HubMetrics:
             "hub_llm_requests", "Model calls accepted", ["tenant", "model"], registry=r
         )
         self.llm_tokens = Counter(
-            "hub_llm_tokens", "Tokens of accepted model calls", ["tenant", "model", "direction"], registry=r
+            "hub_llm_tokens",
+            "Tokens of accepted model calls",
+            ["tenant", "model", "direction"],
+            registry=r,
         )
         self.llm_cost = Counter(
             "hub_llm_cost_usd", "Cost of accepted events in USD", ["tenant", "model"], registry=r
@@ -78,29 +89,38 @@ class HubMetrics:
 
     # IngestObserver
     def accepted(self, tenant_id: str, table: pa.Table) -> None:
-        """Count accepted events, and the business figures per model."""
-        n = int(table.num_rows)
-        if not n:
+        """Count accepted events (cheap: runs once per request)."""
+        if table.num_rows:
+            self.events_accepted.labels(tenant_id).inc(int(table.num_rows))
+
+    def business(self, table: pa.Table) -> None:
+        """Model calls, tokens and cost per tenant and model, once per group commit.
+
+        Called from the writer thread so that the aggregation never runs on the event loop.
+        """
+        if not table.num_rows:
             return
-        self.events_accepted.labels(tenant_id).inc(n)
-        calls = table.filter(pc.equal(table["payload_subtype"], "llm_call"))
-        grouped = table.group_by("model_id").aggregate(
+        grouped = table.group_by(["tenant_id", "model_id"]).aggregate(
             [("input_tokens", "sum"), ("output_tokens", "sum"), ("cost_usd", "sum")]
         )
         for row in grouped.to_pylist():
-            model = row["model_id"]
+            tenant, model = row["tenant_id"], row["model_id"]
             if model is None:
                 continue
             if row["input_tokens_sum"]:
-                self.llm_tokens.labels(tenant_id, model, "input").inc(row["input_tokens_sum"])
+                self.llm_tokens.labels(tenant, model, "input").inc(row["input_tokens_sum"])
             if row["output_tokens_sum"]:
-                self.llm_tokens.labels(tenant_id, model, "output").inc(row["output_tokens_sum"])
+                self.llm_tokens.labels(tenant, model, "output").inc(row["output_tokens_sum"])
             if row["cost_usd_sum"]:
-                self.llm_cost.labels(tenant_id, model).inc(row["cost_usd_sum"])
+                self.llm_cost.labels(tenant, model).inc(row["cost_usd_sum"])
+        calls = table.filter(pc.equal(table["payload_subtype"], "llm_call"))
         if calls.num_rows:
-            for row in calls.group_by("model_id").aggregate([("model_id", "count")]).to_pylist():
+            counted = calls.group_by(["tenant_id", "model_id"]).aggregate([("event_id", "count")])
+            for row in counted.to_pylist():
                 if row["model_id"] is not None:
-                    self.llm_requests.labels(tenant_id, row["model_id"]).inc(row["model_id_count"])
+                    self.llm_requests.labels(row["tenant_id"], row["model_id"]).inc(
+                        row["event_id_count"]
+                    )
 
     def rejected(self, tenant_id: str, errors: Sequence[EventError]) -> None:
         """Count rejected events by reason (one reason per event: its first error)."""
@@ -117,6 +137,8 @@ class HubMetrics:
         self.commit_events.observe(stats.events)
         self.events_stored.inc(stats.inserted)
         self.events_duplicate.inc(stats.duplicates)
+        if stats.table is not None:
+            self.business(stats.table)
 
     def render(self) -> bytes:
         """The exposition text."""

@@ -30,7 +30,9 @@ from analytics_hub.settings import Settings
 log = structlog.get_logger(__name__)
 
 
-def _demo_state(settings: Settings, tenants: tuple[str, ...], backfill_days: float) -> dict[str, Any]:
+def _demo_state(
+    settings: Settings, tenants: tuple[str, ...], backfill_days: float
+) -> dict[str, Any]:
     """Keys per tenant and the backfill start, created on the first run."""
     path = settings.data_dir / "demo.json"
     if path.exists():

@@ -66,7 +66,8 @@ def _progress() -> Progress:
 def ingest(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="File to load")],
     format: Annotated[
-        str | None, typer.Option("--format", "-f", help="ndjson, json, csv or parquet (default: by suffix)")
+        str | None,
+        typer.Option("--format", "-f", help="ndjson, json, csv or parquet (default: by suffix)"),
     ] = None,
     url: Url = None,
     api_key: ApiKey = None,
@@ -89,7 +90,9 @@ def ingest(
         else:
             if not tenant:
                 fail("give --url and --api-key for a running hub, or --tenant to load directly")
-            _direct(settings_from(data_dir, config), validate_tenant(tenant), batches, total, summary)
+            _direct(
+                settings_from(data_dir, config), validate_tenant(tenant), batches, total, summary
+            )
     except HubError as exc:
         fail(exc.message)
     summary.print()

@@ -5,7 +5,15 @@ from __future__ import annotations
 import typer
 
 from analytics_hub import __version__
-from analytics_hub.cli import config_cmd, demo_cmd, ingest_cmd, keys_cmd, query_cmd, retention_cmd, serve_cmd
+from analytics_hub.cli import (
+    config_cmd,
+    demo_cmd,
+    ingest_cmd,
+    keys_cmd,
+    query_cmd,
+    retention_cmd,
+    serve_cmd,
+)
 
 app = typer.Typer(
     name="analytics-hub",

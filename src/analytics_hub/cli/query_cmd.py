@@ -68,7 +68,9 @@ def build_query(
         name, sep1, rest = f.partition(":")
         op, sep2, value = rest.partition(":")
         if not (sep1 and sep2 and name and op):
-            raise typer.BadParameter(f"filter {f!r} is not field:op:value (e.g. model_id:eq:gpt-4o)")
+            raise typer.BadParameter(
+                f"filter {f!r} is not field:op:value (e.g. model_id:eq:gpt-4o)"
+            )
         parsed_filters.append({"field": name, "op": op, "value": _value(value, op)})
     if parsed_filters:
         query["filters"] = parsed_filters
@@ -81,7 +83,9 @@ def build_query(
     for a in aggs:
         parts = a.split(":")
         if len(parts) not in (2, 3) or not parts[0]:
-            raise typer.BadParameter(f"aggregate {a!r} is not fn:field[:as] (e.g. p95:latency_ms:p95)")
+            raise typer.BadParameter(
+                f"aggregate {a!r} is not fn:field[:as] (e.g. p95:latency_ms:p95)"
+            )
         fn, field = parts[0], parts[1] or None
         alias = parts[2] if len(parts) == 3 and parts[2] else (f"{fn}_{field}" if field else fn)
         agg: dict[str, Any] = {"fn": fn, "as": alias}
@@ -134,7 +138,9 @@ def query(
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON answer")] = False,
     url: Url = None,
     api_key: ApiKey = None,
-    tenant: Annotated[str | None, typer.Option("--tenant", "-t", help="Tenant, direct mode")] = None,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", "-t", help="Tenant, direct mode")
+    ] = None,
     data_dir: DataDir = None,
     config: ConfigFile = None,
 ) -> None:
@@ -170,7 +176,7 @@ def query(
     else:
         _print_table(answer["rows"])
         if answer.get("next_cursor"):
-            typer.echo(f"more rows: pass \"cursor\": {answer['next_cursor']!r}", err=True)
+            typer.echo(f'more rows: pass "cursor": {answer["next_cursor"]!r}', err=True)
 
 
 def _direct(settings: Any, tenant: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -71,11 +71,7 @@ class SQLiteControlStore:
             raise ConflictError(f"an API key with id {record.key_id!r} exists") from exc
 
     def get_key(self, key_id: str) -> ApiKeyRecord | None:
-        row = (
-            self._con()
-            .execute("SELECT * FROM api_keys WHERE key_id = ?", (key_id,))
-            .fetchone()
-        )
+        row = self._con().execute("SELECT * FROM api_keys WHERE key_id = ?", (key_id,)).fetchone()
         return self._record(row) if row else None
 
     def list_keys(self, tenant_id: str | None = None) -> list[ApiKeyRecord]:

@@ -62,7 +62,9 @@ class DeadLetterService:
         if not pending:
             return ReplayOutcome(replayed=[])
         body = ("[" + ",".join(r.raw for r in pending) + "]").encode()
-        batch = self._normalizer.decode_json(body, tenant_id=tenant_id, received_at=datetime.now(UTC))
+        batch = self._normalizer.decode_json(
+            body, tenant_id=tenant_id, received_at=datetime.now(UTC)
+        )
         failing: dict[str, list[dict[str, str]]] = {}
         for err in batch.errors:
             failing.setdefault(pending[err.index].id, []).append(

@@ -47,6 +47,7 @@ class CommitStats:
     seconds: float
     inserted: int
     duplicates: int
+    table: pa.Table | None = None  # what was committed (None when only dead letters)
 
 
 class Pipeline:
@@ -146,6 +147,7 @@ class Pipeline:
         tables = [j.table for j in jobs if j.table.num_rows]
         letters = [letter for j in jobs for letter in j.letters]
         size = sum(j.size for j in jobs)
+        combined: pa.Table | None = None
         try:
             result = WriteResult(0, 0)
             if tables:
@@ -173,6 +175,7 @@ class Pipeline:
                         seconds=time.perf_counter() - started,
                         inserted=result.inserted,
                         duplicates=result.duplicates,
+                        table=combined if tables else None,
                     )
                 )
         finally:

@@ -78,7 +78,9 @@ class IngestService:
         """Decode and normalise a body (CPU only; no I/O)."""
         received_at = datetime.now(UTC)
         if fmt is BodyFormat.NDJSON:
-            batch = self._normalizer.decode_ndjson(body, tenant_id=tenant_id, received_at=received_at)
+            batch = self._normalizer.decode_ndjson(
+                body, tenant_id=tenant_id, received_at=received_at
+            )
         else:
             batch = self._normalizer.decode_json(body, tenant_id=tenant_id, received_at=received_at)
         if batch.total > self._max_batch:

@@ -25,9 +25,7 @@ def open_event_store(settings: Settings) -> EventStore:
             path, memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads
         )
     else:
-        raise ValidationError(
-            f"unsupported store URL {url!r}: use duckdb:///path/to/file.duckdb"
-        )
+        raise ValidationError(f"unsupported store URL {url!r}: use duckdb:///path/to/file.duckdb")
     store.migrate()
     return store
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -55,10 +56,8 @@ class PeriodicTask:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def _loop(self) -> None:
@@ -87,4 +86,10 @@ def retention_task(store: EventStore, settings: Settings) -> PeriodicTask:
     )
 
 
-__all__ = ["PeriodicTask", "apply_retention", "compaction_task", "retention_policies", "retention_task"]
+__all__ = [
+    "PeriodicTask",
+    "apply_retention",
+    "compaction_task",
+    "retention_policies",
+    "retention_task",
+]

@@ -17,7 +17,9 @@ from analytics_hub.errors import UnavailableError
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="The process is up", dependencies=[Depends(public_or_authenticated)])
+@router.get(
+    "/healthz", summary="The process is up", dependencies=[Depends(public_or_authenticated)]
+)
 async def healthz() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 

@@ -96,7 +96,9 @@ async def ingest_events(request: Request, caller: IngestCaller) -> Response:
     payload = {
         "accepted": result.accepted,
         "rejected": result.rejected,
-        "errors": [{"index": e.index, "field": e.field, "message": e.message} for e in result.errors],
+        "errors": [
+            {"index": e.index, "field": e.field, "message": e.message} for e in result.errors
+        ],
     }
     return Response(_encoder.encode(payload), status_code=202, media_type="application/json")
 

@@ -28,9 +28,7 @@ async def _timed(request: Request, kind: str, fn: Callable[[], T]) -> T:
     try:
         return await anyio.to_thread.run_sync(fn)
     finally:
-        services(request).metrics.query_seconds.labels(kind).observe(
-            time.perf_counter() - started
-        )
+        services(request).metrics.query_seconds.labels(kind).observe(time.perf_counter() - started)
 
 
 def parse_filter(text: str) -> Filter:
@@ -38,7 +36,9 @@ def parse_filter(text: str) -> Filter:
     field, sep1, rest = text.partition(":")
     op, sep2, value = rest.partition(":")
     if not (sep1 and sep2 and field and op):
-        raise ValidationError(f"filter {text!r} must look like field:op:value, e.g. model_id:eq:gpt-4o")
+        raise ValidationError(
+            f"filter {text!r} must look like field:op:value, e.g. model_id:eq:gpt-4o"
+        )
     parts = value.split(",") if op in ("in", "not_in") else [value]
     numeric = field_kind(field) in ("int", "float", "json")
     converted = [_number(v) if numeric else v for v in parts]
@@ -70,7 +70,9 @@ def _number(text: str) -> Any:
 
 @router.post("/query", response_model=QueryResult, summary="Run a typed query")
 async def run_query(request: Request, caller: ReadCaller, body: TypedQuery) -> QueryResult:
-    return await _timed(request, "query", lambda: services(request).query.run(caller.tenant_id, body))
+    return await _timed(
+        request, "query", lambda: services(request).query.run(caller.tenant_id, body)
+    )
 
 
 @router.get("/events", response_model=EventPage, summary="Raw events, newest first")
@@ -121,7 +123,9 @@ async def overview(
     return await _timed(
         request,
         "overview",
-        lambda: services(request).query.overview(caller.tenant_id, from_=from_, to=to, bucket=bucket),
+        lambda: services(request).query.overview(
+            caller.tenant_id, from_=from_, to=to, bucket=bucket
+        ),
     )
 
 
