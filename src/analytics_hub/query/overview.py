@@ -9,6 +9,7 @@ The overview describes model calls: events whose ``payload_subtype`` is ``llm_ca
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -114,25 +115,48 @@ def build_overview(
     seen: list[QueryResult] = []
     calls, failed = [_CALLS], [_CALLS, _FAILED]
 
-    totals = _all_rows(run, Query(time_range=rng, filters=calls, aggregates=_MEASURES), seen)[0]
-    errors = _all_rows(run, Query(time_range=rng, filters=failed, aggregates=_ERRORS), seen)[0]
-    unpriced = _all_rows(
-        run, Query(time_range=rng, filters=[_CALLS, _UNPRICED], aggregates=_UNPRICED_COUNT), seen
-    )[0]
     by_bucket = [BucketKey(bucket=bucket)]
-    series = _all_rows(
-        run,
-        Query(time_range=rng, filters=calls, group_by=by_bucket, aggregates=_MEASURES, limit=page),
-        seen,
-    )
-    error_series = _all_rows(
-        run,
-        Query(time_range=rng, filters=failed, group_by=by_bucket, aggregates=_ERRORS, limit=page),
-        seen,
-    )
-    requests, error_count = _int(totals["requests"]), _int(errors["errors"])
     cost = _agg("sum", "cost_usd", "value")
     count = _agg("count", None, "value")
+    # The nine questions are independent: ask them at once. The store answers reads in
+    # parallel (it releases the GIL), which roughly halves the overview's latency.
+    jobs: dict[str, Callable[[], Any]] = {
+        "totals": lambda: _all_rows(
+            run, Query(time_range=rng, filters=calls, aggregates=_MEASURES), seen
+        )[0],
+        "errors": lambda: _all_rows(
+            run, Query(time_range=rng, filters=failed, aggregates=_ERRORS), seen
+        )[0],
+        "unpriced": lambda: _all_rows(
+            run,
+            Query(time_range=rng, filters=[_CALLS, _UNPRICED], aggregates=_UNPRICED_COUNT),
+            seen,
+        )[0],
+        "series": lambda: _all_rows(
+            run,
+            Query(
+                time_range=rng, filters=calls, group_by=by_bucket, aggregates=_MEASURES, limit=page
+            ),
+            seen,
+        ),
+        "error_series": lambda: _all_rows(
+            run,
+            Query(
+                time_range=rng, filters=failed, group_by=by_bucket, aggregates=_ERRORS, limit=page
+            ),
+            seen,
+        ),
+        "models_cost": lambda: _top(run, rng, calls, "model_id", cost, seen),
+        "models_errors": lambda: _top(run, rng, failed, "model_id", count, seen),
+        "assets_cost": lambda: _top(run, rng, calls, "asset_id", cost, seen),
+        "assets_errors": lambda: _top(run, rng, failed, "asset_id", count, seen),
+    }
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="overview") as pool:
+        futures = {name: pool.submit(job) for name, job in jobs.items()}
+        got = {name: future.result() for name, future in futures.items()}
+    totals, errors, unpriced = got["totals"], got["errors"], got["unpriced"]
+    series, error_series = got["series"], got["error_series"]
+    requests, error_count = _int(totals["requests"]), _int(errors["errors"])
     return Overview(
         from_=rfc3339(naive_start),
         to=rfc3339(naive_end),
@@ -150,10 +174,10 @@ def build_overview(
             p99_latency_ms=_maybe_float(totals["p99_latency_ms"]),
         ),
         series=_series(naive_start, naive_end, bucket, series, error_series),
-        top_models_by_cost=_top(run, rng, calls, "model_id", cost, seen),
-        top_models_by_errors=_top(run, rng, failed, "model_id", count, seen),
-        top_assets_by_cost=_top(run, rng, calls, "asset_id", cost, seen),
-        top_assets_by_errors=_top(run, rng, failed, "asset_id", count, seen),
+        top_models_by_cost=got["models_cost"],
+        top_models_by_errors=got["models_errors"],
+        top_assets_by_cost=got["assets_cost"],
+        top_assets_by_errors=got["assets_errors"],
         approximate_percentiles=any(r.meta.approximate_percentiles for r in seen),
     )
 
