@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import structlog
 import typer
@@ -23,9 +24,11 @@ from analytics_hub.cli.options import ConfigFile, DataDir, settings_from
 from analytics_hub.cli.serve_cmd import Host, Port
 from analytics_hub.client import HubClient
 from analytics_hub.demo import DemoGenerator, DemoRunner, default_window, describe_incidents
-from analytics_hub.server.runner import HubServer
 from analytics_hub.server.stores import open_control_store
 from analytics_hub.settings import Settings
+
+if TYPE_CHECKING:
+    from analytics_hub.server.runner import HubServer
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +75,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the generator")] = 42,
 ) -> None:
     """Start the hub with the demo traffic generator (see docs/demo.md)."""
+    from analytics_hub.server.runner import HubServer  # only the serving commands need it
+
     settings = settings_from(data_dir, config, host=host, port=port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     state = _demo_state(settings, DemoGenerator(seed).tenant_names, backfill_days)
@@ -118,6 +123,13 @@ def demo(
         typer.echo("\n".join(lines) + "\n", err=True)
         threading.Thread(target=run_generator, name="demo-generator", daemon=True).start()
 
+    def exit_on_signal(signum: int, _frame: object) -> None:
+        # uvicorn shuts down gracefully, then raises the signal again: exit by exception
+        # rather than by SIGTERM's default action, so that the state below is saved.
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, exit_on_signal)
     try:
         server.run(on_started=started)
     finally:

@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from analytics_hub.auth.keys import validate_tenant
 from analytics_hub.bulk import count_hint, iter_batches
 from analytics_hub.cli.options import ApiKey, ConfigFile, DataDir, Url, fail, settings_from
-from analytics_hub.client import HubClient
+from analytics_hub.client import HubClient, HubClientError
 from analytics_hub.errors import HubError
 from analytics_hub.events import Normalizer
 from analytics_hub.ingest.service import dead_letters_of
@@ -95,6 +95,8 @@ def ingest(
             )
     except HubError as exc:
         fail(exc.message)
+    except HubClientError as exc:  # refused by the hub (key, role) or unreachable
+        fail(str(exc))
     summary.print()
     if summary.rejected and not summary.accepted:
         raise typer.Exit(1)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError as PydanticValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -53,10 +54,10 @@ def build_query(
     now = now or datetime.now(UTC)
     time_range: dict[str, str]
     if from_ or to:
-        time_range = {
-            "from": from_ or (now - timedelta(hours=24)).isoformat(),
-            "to": to or now.isoformat(),
-        }
+        # One end given: the other is 24 hours away from it (or now, for a missing end).
+        end = to or now.isoformat()
+        start = from_ or (datetime.fromisoformat(end) - parse_duration(last or "24h")).isoformat()
+        time_range = {"from": start, "to": end}
     else:
         time_range = {
             "from": (now - parse_duration(last or "24h")).isoformat(),
@@ -145,10 +146,13 @@ def query(
     config: ConfigFile = None,
 ) -> None:
     """Ask a question: through a running hub (--url) or a stopped hub's data (--tenant)."""
-    body = (
-        json.loads(file.read_text())
-        if file
-        else build_query(
+    if file:
+        try:
+            body = json.loads(file.read_text())
+        except (OSError, ValueError) as exc:  # missing, unreadable, or not JSON
+            fail(f"cannot read the query file {str(file)!r}: {exc}")
+    else:
+        body = build_query(
             last=last,
             from_=from_,
             to=to,
@@ -158,7 +162,6 @@ def query(
             order_by=order_by or [],
             limit=limit,
         )
-    )
     if url:
         if not api_key:
             fail("--url needs --api-key (or HUB_API_KEY)")
@@ -166,7 +169,7 @@ def query(
             with HubClient(url, api_key) as hub:
                 answer = hub.query(body)
         except HubClientError as exc:
-            fail(f"{exc.status} {exc.code}: {exc.message}")
+            fail(str(exc))
     elif tenant:
         answer = _direct(settings_from(data_dir, config), tenant, body)
     else:
@@ -199,6 +202,11 @@ def _direct(settings: Any, tenant: str, body: dict[str, Any]) -> dict[str, Any]:
         return answer
     except HubError as exc:
         fail(exc.message)
+    except PydanticValidationError as exc:  # the body is not a query (as the API's 400)
+        fail(
+            "invalid query: "
+            + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        )
     finally:
         store.close()
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from analytics_hub.cli.options import ConfigFile, DataDir, settings_from
-from analytics_hub.server.runner import HubServer
+
+if TYPE_CHECKING:
+    from analytics_hub.server.runner import HubServer
 
 Host = Annotated[str | None, typer.Option("--host", help="Bind address (default 127.0.0.1)")]
 Port = Annotated[int | None, typer.Option("--port", "-p", help="HTTP port (default 8080)")]
@@ -20,6 +22,10 @@ def serve(
     config: ConfigFile = None,
 ) -> None:
     """Start the hub: ingest, store and query, with everything in one process."""
+    # The server stack (FastAPI, uvicorn) is imported only by the commands that serve, so
+    # that the other commands start fast.
+    from analytics_hub.server.runner import HubServer
+
     settings = settings_from(data_dir, config, host=host, port=port)
     server = HubServer(settings)
 
