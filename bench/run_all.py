@@ -18,14 +18,14 @@ HERE = Path(__file__).resolve().parent
 
 BENCHMARKS: dict[str, tuple[list[str], list[str], list[str]]] = {
     # name: (full args, quick args, headline figures)
-    "events_decode": ([], ["--quick"], ["events_per_s"]),
-    "store_write": ([], ["--quick"], ["write_events_rows_per_s"]),
+    "events_decode": ([], ["--seconds", "0.5", "--runs", "1"], ["events_per_s"]),
+    "store_write": ([], ["--batches", "4", "--repeats", "1"], ["write_events_rows_per_s"]),
     "ingest": (
         ["--seconds", "20"],
         ["--seconds", "5"],
         ["acknowledged_events_per_s", "server_peak_rss_mb"],
     ),
-    "query": ([], ["--events", "500000"], ["max_p95_ms"]),
+    "query": ([], ["--events", "400000", "--runs", "5"], ["max_p95_ms"]),
 }
 
 
