@@ -50,41 +50,27 @@ def test_kill_during_ingest_keeps_every_acknowledged_event_exactly_once(fresh_hu
     assert len(acked) >= 1000, "the senders should have been acknowledged before the kill"
 
     fresh_hub.proc.start()
+    now = datetime.now(UTC)
+    query = {
+        "time_range": {
+            "from": (now - timedelta(hours=1)).isoformat(),
+            "to": (now + timedelta(minutes=1)).isoformat(),
+        },
+        "filters": [{"field": "asset_id", "op": "eq", "value": asset}],
+        "group_by": ["event_id"],
+        "aggregates": [{"fn": "count", "as": "n"}],
+        "limit": 10000,
+    }
+    stored: dict[str, int] = {}
+    cursor = None
     with fresh_hub.client("acme", "read") as c:
-        now = datetime.now(UTC)
-        r = c.post(
-            "/api/v1/query",
-            json={
-                "time_range": {
-                    "from": (now - timedelta(hours=1)).isoformat(),
-                    "to": (now + timedelta(minutes=1)).isoformat(),
-                },
-                "filters": [{"field": "asset_id", "op": "eq", "value": asset}],
-                "group_by": ["event_id"],
-                "aggregates": [{"fn": "count", "as": "n"}],
-                "limit": 10000,
-            },
-        )
-        assert r.status_code == 200, r.text
-        stored = {row["event_id"]: row["n"] for row in r.json()["rows"]}
-        cursor = r.json()["next_cursor"]
-        while cursor:
-            page = c.post(
-                "/api/v1/query",
-                json={
-                    "time_range": {
-                        "from": (now - timedelta(hours=1)).isoformat(),
-                        "to": (now + timedelta(minutes=1)).isoformat(),
-                    },
-                    "filters": [{"field": "asset_id", "op": "eq", "value": asset}],
-                    "group_by": ["event_id"],
-                    "aggregates": [{"fn": "count", "as": "n"}],
-                    "limit": 10000,
-                    "cursor": cursor,
-                },
-            ).json()
-            stored.update({row["event_id"]: row["n"] for row in page["rows"]})
-            cursor = page["next_cursor"]
+        while True:
+            r = c.post("/api/v1/query", json={**query, "cursor": cursor})
+            assert r.status_code == 200, r.text
+            stored.update({row["event_id"]: row["n"] for row in r.json()["rows"]})
+            cursor = r.json()["next_cursor"]
+            if not cursor:
+                break
     missing = [i for i in acked if i not in stored]
     assert not missing, f"{len(missing)} acknowledged events were lost"
     assert all(n == 1 for n in stored.values()), "an event was stored twice"

@@ -15,47 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from analytics_hub.events.columns import COLUMN_NAMES
 from analytics_hub.query.planner import AggregatePlan, EventsPlan
 
 #: stored columns an event listing selects, in order (everything but the tenant)
-EVENT_SELECT: tuple[str, ...] = (
-    "event_id",
-    "ts",
-    "claimed_ts",
-    "received_at",
-    "skew_ms",
-    "source_module",
-    "event_type",
-    "severity",
-    "environment",
-    "asset_id",
-    "correlation_id",
-    "parent_event_id",
-    "trace_id",
-    "span_id",
-    "schema_version",
-    "payload_type",
-    "payload_subtype",
-    "tags",
-    "model_id",
-    "provider",
-    "operation",
-    "input_tokens",
-    "output_tokens",
-    "cached_input_tokens",
-    "reasoning_tokens",
-    "total_tokens",
-    "latency_ms",
-    "ttft_ms",
-    "cost_usd",
-    "cost_source",
-    "status",
-    "error_type",
-    "user_id",
-    "session_id",
-    "request_id",
-    "payload",
-)
+EVENT_SELECT: tuple[str, ...] = tuple(c for c in COLUMN_NAMES if c != "tenant_id")
 
 
 @dataclass(frozen=True, slots=True)
