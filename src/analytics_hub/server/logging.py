@@ -47,8 +47,10 @@ def configure_logging(fmt: str = "console", level: str = "info") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    # Access logs at 100 requests/s are noise; errors still show.
-    logging.getLogger("uvicorn.access").setLevel(max(lvl, logging.WARNING))
+    # Access logs at 100 requests/s are noise, and so is the HTTP client's line per request
+    # (the demo generator sends through it); warnings and errors still show.
+    for noisy in ("uvicorn.access", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(lvl, logging.WARNING))
 
 
 __all__ = ["configure_logging"]
