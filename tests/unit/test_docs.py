@@ -53,3 +53,12 @@ def test_every_command_is_in_the_readme() -> None:
         if not documented:
             missing.append(command)
     assert not missing, f"commands missing from the README's command table: {missing}"
+
+
+def test_every_route_is_documented() -> None:
+    import json
+
+    docs = "\n".join(p.read_text() for p in (ROOT / "docs").rglob("*.md"))
+    paths = json.loads(_read("schemas", "openapi.json"))["paths"]
+    missing = [p for p in paths if p not in docs]
+    assert not missing, f"routes missing from docs/: {missing}"
