@@ -49,9 +49,17 @@ def envelope(
     asset_id: str | None = None,
     environment: str = "prod",
     tags: dict[str, str] | None = None,
+    parent: Event | None = None,
     **extra: Any,
 ) -> Event:
-    """One envelope; ``extra`` adds optional fields (correlation_id, trace_id, ...)."""
+    """One envelope; ``extra`` adds optional fields (correlation_id, trace_id, ...).
+
+    A ``parent`` event makes this one its child: same correlation id, and
+    ``parent_event_id`` pointing at it (the causal chain correlation walks).
+    """
+    if parent is not None:
+        extra.setdefault("correlation_id", parent.get("correlation_id"))
+        extra["parent_event_id"] = parent["event_id"]
     event: Event = {
         "event_id": new_uuid(rng),
         "timestamp": rfc3339(ts),
@@ -90,8 +98,7 @@ def token_cost(
         asset_id=call.get("asset_id"),
         environment=call["environment"],
         tags={"team": call["tags"].get("team", "")},
-        correlation_id=call.get("correlation_id"),
-        parent_event_id=call["event_id"],
+        parent=call,
         data={
             "cost_type": "token_cost",
             "model_id": data["model_id"],
@@ -133,8 +140,7 @@ def threat(
         asset_id=asset_id,
         environment=environment,
         tags={"detector": "sentinel"},
-        correlation_id=parent.get("correlation_id") if parent else None,
-        parent_event_id=parent["event_id"] if parent else None,
+        parent=parent,
         data={
             "security_type": "threat",
             "threat_id": f"thr-{hex_id(rng, 12)}",
@@ -171,8 +177,7 @@ def policy_violation(
         payload_type="governance",
         asset_id=asset_id,
         tags={"decision": "policy_deny"},
-        correlation_id=parent.get("correlation_id") if parent else None,
-        parent_event_id=parent["event_id"] if parent else None,
+        parent=parent,
         data={
             "governance_type": "policy_violation",
             "policy_id": policy_id,
