@@ -1,0 +1,1 @@
+"""Analytics over stored events: anomaly detection and forecasting."""
