@@ -81,10 +81,28 @@ class Settings(BaseSettings):
 
     # the pipeline
     pipeline_capacity_events: int = Field(
-        default=200_000, ge=1000, description="Events queued for the writer before 429"
+        default=200_000,
+        ge=1000,
+        description="Events acknowledged but not yet in the store before 429",
     )
     commit_max_events: int = Field(
-        default=50_000, ge=1, description="Largest group commit, in events"
+        default=100_000, ge=1, description="Largest store commit, in events"
+    )
+    commit_min_events: int = Field(
+        default=20_000,
+        ge=1,
+        description="Below this many waiting events the writer lingers for more",
+    )
+    commit_linger_seconds: float = Field(
+        default=0.05, ge=0, le=0.5, description="Longest wait for a larger commit"
+    )
+    max_store_lag_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="Acknowledged events may wait at most this long for the store before 429",
+    )
+    journal_segment_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024 * 1024, description="Journal segment file size"
     )
     retry_after_seconds: float = Field(default=1.0, gt=0, description="Retry-After on 429")
 

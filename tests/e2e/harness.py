@@ -9,6 +9,17 @@ import httpx
 from analytics_hub.testing.hubprocess import HubProcess
 
 
+def read_your_writes(request: httpx.Request) -> None:
+    """Ask event posts to be answered once queries see them (``?wait=visible``).
+
+    The hub acknowledges a batch once it is durable and makes it visible within a second;
+    tests that read straight back need the stronger answer.
+    """
+    if request.method == "POST" and request.url.path == "/api/v1/events":
+        if "wait" not in request.url.params:
+            request.url = request.url.copy_merge_params({"wait": "visible"})
+
+
 @dataclass
 class Hub:
     proc: HubProcess
@@ -19,8 +30,10 @@ class Hub:
         return self.proc.url
 
     def client(self, tenant: str = "acme", role: str = "admin") -> httpx.Client:
+        """A client of ``tenant`` with ``role`` whose event posts read their own writes."""
         return httpx.Client(
             base_url=self.url,
             headers={"Authorization": f"Bearer {self.keys[f'{tenant}:{role}']}"},
             timeout=30.0,
+            event_hooks={"request": [read_your_writes]},
         )

@@ -66,7 +66,7 @@ class Api:
         )
 
     def post_events(self, tenant: str, events: list[dict[str, Any]]) -> dict[str, Any]:
-        r = self.call(tenant, "POST", "/api/v1/events", json=events)
+        r = self.call(tenant, "POST", "/api/v1/events", json=events, params={"wait": "visible"})
         assert r.status_code == 202, r.text
         body: dict[str, Any] = r.json()
         return body

@@ -113,14 +113,19 @@ def _through_hub(
     offset = 0
     with HubClient(url, api_key, batch_size=min(batch_size, 10_000)) as hub, _progress() as bar:
         task = bar.add_task("ingest", total=total)
-        for batch in batches:
-            report = hub.send(batch)
+        batch = next(batches, None)
+        while batch is not None:
+            following = next(batches, None)
+            # The hub commits in order: once the last batch is visible, all of them are,
+            # so the command returns when the file can be queried.
+            report = hub.send(batch, wait_visible=following is None)
             summary.add(
                 report.accepted,
                 [(offset + e.index, e.field, e.message) for e in report.errors],
             )
             offset += len(batch)
             bar.advance(task, len(batch))
+            batch = following
 
 
 def _direct(

@@ -53,9 +53,15 @@ class AsyncHubClient:
         self._sleep = sleep
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
 
-    async def send(self, events: Iterable[Mapping[str, Any] | bytes]) -> IngestReport:
-        """Ingest events in batches of ``batch_size``; see :class:`IngestReport`."""
-        return await self._drive(self._core.send(events))
+    async def send(
+        self, events: Iterable[Mapping[str, Any] | bytes], *, wait_visible: bool = False
+    ) -> IngestReport:
+        """Ingest events in batches of ``batch_size``; see :class:`IngestReport`.
+
+        ``wait_visible``: each batch is answered once queries see it, not only once it
+        is durable (read-your-writes; slower under load).
+        """
+        return await self._drive(self._core.send(events, wait_visible=wait_visible))
 
     async def query(self, query: Mapping[str, Any]) -> dict[str, Any]:
         """Run a typed query (``POST /api/v1/query``); returns the result page."""

@@ -119,13 +119,19 @@ class ClientCore:
 
     # -- operations -------------------------------------------------------------------
 
-    def send(self, events: Iterable[Mapping[str, Any] | bytes]) -> Exchange[IngestReport]:
-        """Ingest ``events`` in batches; returns the totals over all of them."""
+    def send(
+        self, events: Iterable[Mapping[str, Any] | bytes], *, wait_visible: bool = False
+    ) -> Exchange[IngestReport]:
+        """Ingest ``events`` in batches; returns the totals over all of them.
+
+        Each batch is acknowledged once it is durable; with ``wait_visible`` once queries
+        see it too (read-your-writes).
+        """
         builder = ReportBuilder()
         try:
             for offset, batch in iter_batches(events, self.batch_size, self.max_batch_bytes):
                 body = compress(array_body(batch), self.compression)
-                build = functools.partial(self._events_request, body)
+                build = functools.partial(self._events_request, body, wait_visible)
                 response = yield from self._with_retries(build)
                 builder.add(offset, len(batch), read_json(response))
         except HubClientError as exc:
@@ -197,13 +203,14 @@ class ClientCore:
 
     # -- building blocks --------------------------------------------------------------
 
-    def _events_request(self, body: bytes) -> httpx.Request:
+    def _events_request(self, body: bytes, wait_visible: bool = False) -> httpx.Request:
         return self._request(
             "POST",
             EVENTS_PATH,
             content=body,
             content_type="application/json",
             content_encoding=self.compression,
+            params={"wait": "visible"} if wait_visible else None,
         )
 
     def _request(

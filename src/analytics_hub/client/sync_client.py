@@ -53,9 +53,15 @@ class HubClient:
         self._sleep = sleep
         self._http = httpx.Client(timeout=timeout, transport=transport)
 
-    def send(self, events: Iterable[Mapping[str, Any] | bytes]) -> IngestReport:
-        """Ingest events in batches of ``batch_size``; see :class:`IngestReport`."""
-        return self._drive(self._core.send(events))
+    def send(
+        self, events: Iterable[Mapping[str, Any] | bytes], *, wait_visible: bool = False
+    ) -> IngestReport:
+        """Ingest events in batches of ``batch_size``; see :class:`IngestReport`.
+
+        ``wait_visible``: each batch is answered once queries see it, not only once it
+        is durable (read-your-writes; slower under load).
+        """
+        return self._drive(self._core.send(events, wait_visible=wait_visible))
 
     def query(self, query: Mapping[str, Any]) -> dict[str, Any]:
         """Run a typed query (``POST /api/v1/query``); returns the result page."""

@@ -72,7 +72,7 @@ class DeadLetterService:
             )
         ok = [r.id for r in pending if r.id not in failing]
         if batch.table.num_rows:
-            await self._pipeline.write(batch.table)
+            await self._pipeline.write(batch.table, visible=True)
         if ok:
             await anyio.to_thread.run_sync(self._store.mark_dead_letters_replayed, tenant_id, ok)
         return ReplayOutcome(replayed=ok, still_failing=failing)

@@ -1,19 +1,28 @@
-"""The bounded write pipeline: queue, one writer thread, group commit.
+"""The write pipeline: requests publish to the bus, one writer thread commits to the store.
 
-Requests put decoded batches on a queue bounded in events and wait for their commit. One
-writer thread takes everything that is waiting (up to ``commit_max_events``), writes it in
-one store transaction and answers every waiting request at once. Many small requests thus
-share one commit, which is what makes "acknowledged means durable" fast. A full queue is
-refused at once (``BackpressureError``): memory stays bounded and nothing acknowledged is
-ever dropped.
+A request's batch is acknowledged once the bus made it durable (the embedded journal's
+group fsync, or JetStream's ack). The writer thread fetches many messages at a time and
+writes them to the store in one transaction, then acknowledges them on the bus. Large
+commits are what make the store fast, and they no longer depend on how many requests
+happen to be waiting, because requests do not wait for the store.
+
+An acknowledged batch becomes visible to queries when the writer commits it, normally
+within tens of milliseconds and within a second under full load. Callers that need to
+read their own writes at once (tests, a dead-letter replay) wait for visibility with
+``write(..., visible=True)``.
+
+When the store fails, nothing acknowledged is lost: the messages stay on the bus and the
+writer retries with backoff. The bus is bounded, so a store that stays down turns into
+429 answers, never into unbounded memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -21,21 +30,15 @@ from dataclasses import dataclass
 import pyarrow as pa
 import structlog
 
-from analytics_hub.errors import BackpressureError, HubError, UnavailableError
+from analytics_hub.bus.base import Delivery, EventBus
+from analytics_hub.errors import BackpressureError, UnavailableError
+from analytics_hub.ingest.batchcodec import decode_batch, encode_batch
 from analytics_hub.store.base import DeadLetter, EventStore, WriteResult
 
 log = structlog.get_logger(__name__)
 
-
-@dataclass(slots=True)
-class _Job:
-    table: pa.Table
-    letters: Sequence[DeadLetter]
-    future: Future[int]
-
-    @property
-    def size(self) -> int:
-        return int(self.table.num_rows) + len(self.letters)
+_FETCH_TIMEOUT = 0.5
+_RETRY_MAX = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,137 +53,232 @@ class CommitStats:
     table: pa.Table | None = None  # what was committed (None when only dead letters)
 
 
+@dataclass(frozen=True, slots=True)
+class CommitPolicy:
+    """How the writer groups bus messages into store commits, and how far it may fall behind.
+
+    ``max_lag_seconds`` bounds staleness: when the events acknowledged but not yet stored
+    would take the store longer than that to commit (at its measured speed), new batches
+    get 429. Under overload the hub thus answers "retry later" instead of letting queries
+    fall further and further behind what was acknowledged.
+    """
+
+    max_events: int = 100_000
+    min_events: int = 20_000  # below this, wait up to ``linger`` for more
+    linger: float = 0.05
+    max_lag_seconds: float = 0.5
+    lag_floor_events: int = 10_000  # always let this much wait, however slow the store
+
+
 class Pipeline:
-    """Bounded queue in front of an ``EventStore`` with a single group-committing writer."""
+    """Publishes accepted batches to an ``EventBus`` and commits them to an ``EventStore``."""
 
     def __init__(
         self,
         store: EventStore,
+        bus: EventBus,
         *,
-        capacity_events: int,
-        commit_max_events: int,
+        policy: CommitPolicy | None = None,
         retry_after: float = 1.0,
         on_commit: Callable[[CommitStats], None] | None = None,
     ) -> None:
         self._store = store
-        self._capacity = capacity_events
-        self._commit_max = commit_max_events
+        self._bus = bus
+        self._policy = policy or CommitPolicy()
         self._retry_after = retry_after
         self._on_commit = on_commit
-        self._queue: deque[_Job] = deque()
-        self._depth = 0  # events queued or being written
-        self._cond = threading.Condition()
-        self._stopping = False
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._abort = threading.Event()  # stop's deadline passed: leave the rest on the bus
         self._thread: threading.Thread | None = None
+        self._committed_seq = 0
+        self._waiters: list[tuple[int, int, Future[None]]] = []  # heap of (seq, n, future)
+        self._tiebreak = itertools.count()
+        self._last_error: str | None = None
+        self._store_rate: float | None = None  # events/s of recent commits (EWMA)
 
     @property
     def depth(self) -> int:
-        """Events accepted but not yet committed."""
-        return self._depth
+        """Events acknowledged but not yet committed to the store."""
+        return self._bus.lag
 
     @property
     def capacity(self) -> int:
-        return self._capacity
+        return self._bus.capacity
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the last store commit failed, while the writer is retrying it."""
+        return self._last_error
 
     def start(self) -> None:
-        """Start the writer thread."""
-        if self._thread is None:
-            self._stopping = False
-            self._thread = threading.Thread(target=self._run, name="hub-writer", daemon=True)
-            self._thread.start()
+        """Open the bus, store what a previous run left behind, then start the writer."""
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._abort.clear()
+        self._bus.open()
+        recovered = self._bus.lag
+        while self._bus.lag:
+            deliveries = self._bus.fetch(max_weight=self._policy.max_events, timeout=0)
+            if not deliveries:
+                break
+            self._commit_until_done(deliveries)
+        if recovered:
+            log.info("stored events recovered from the journal", events=recovered)
+        self._thread = threading.Thread(target=self._run, name="hub-writer", daemon=True)
+        self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Commit what is queued, then stop the writer."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
+        """Refuse new batches, commit what is acknowledged, then close the bus."""
+        self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("writer did not drain before shutdown; the journal keeps the rest")
+                self._abort.set()
+                self._thread.join(timeout)
             self._thread = None
+        self._bus.close()
 
     def submit(self, table: pa.Table, letters: Sequence[DeadLetter] = ()) -> Future[int]:
-        """Queue a batch; the future gives its event count once it is durable.
+        """Publish a batch; the future gives its bus position once it is durable.
 
-        Raises ``BackpressureError`` at once when the queue cannot take the batch, and
+        Raises ``BackpressureError`` at once when the bus is full, and
         ``UnavailableError`` when the pipeline is stopping.
         """
-        job = _Job(table=table, letters=letters, future=Future())
-        with self._cond:
-            if self._stopping or self._thread is None:
-                raise UnavailableError("the hub is shutting down", retry_after=self._retry_after)
-            if self._depth and self._depth + job.size > self._capacity:
-                raise BackpressureError(
-                    f"ingest pipeline is full ({self._depth} events waiting to be stored); "
-                    f"retry after {self._retry_after:g} s",
-                    retry_after=self._retry_after,
-                )
-            self._queue.append(job)
-            self._depth += job.size
-            self._cond.notify()
-        return job.future
+        if self._stopping.is_set() or self._thread is None:
+            raise UnavailableError("the hub is shutting down", retry_after=self._retry_after)
+        self._check_lag()
+        weight = int(table.num_rows) + len(letters)
+        return self._bus.publish(encode_batch(table, list(letters)), max(weight, 1))
 
-    async def write(self, table: pa.Table, letters: Sequence[DeadLetter] = ()) -> int:
-        """Queue a batch and wait, without blocking the event loop, until it is durable."""
-        return await asyncio.wrap_future(self.submit(table, letters))
+    @property
+    def store_rate(self) -> float | None:
+        """Events per second the store has been committing lately (None before a commit)."""
+        return self._store_rate
 
-    def _take(self) -> list[_Job]:
-        with self._cond:
-            while not self._queue and not self._stopping:
-                self._cond.wait()
-            jobs: list[_Job] = []
-            events = 0
-            while self._queue and (not jobs or events + self._queue[0].size <= self._commit_max):
-                job = self._queue.popleft()
-                jobs.append(job)
-                events += job.size
-            return jobs
+    def _check_lag(self) -> None:
+        lag, rate, policy = self._bus.lag, self._store_rate, self._policy
+        if rate is None or lag <= policy.lag_floor_events:
+            return
+        if lag > rate * policy.max_lag_seconds:
+            raise BackpressureError(
+                f"the store is {lag / rate:.1f} s behind ({lag} events acknowledged, not yet "
+                f"stored); retry after {self._retry_after:g} s",
+                retry_after=self._retry_after,
+            )
+
+    def wait_visible(self, seq: int) -> Future[None]:
+        """A future that completes once the message at ``seq`` is committed to the store."""
+        future: Future[None] = Future()
+        with self._lock:
+            if seq <= self._committed_seq:
+                future.set_result(None)
+            else:
+                heapq.heappush(self._waiters, (seq, next(self._tiebreak), future))
+        return future
+
+    async def write(
+        self, table: pa.Table, letters: Sequence[DeadLetter] = (), *, visible: bool = False
+    ) -> int:
+        """Publish a batch and wait until it is durable (and, if asked, visible)."""
+        seq = await asyncio.wrap_future(self.submit(table, letters))
+        if visible:
+            await asyncio.wrap_future(self.wait_visible(seq))
+        return int(table.num_rows)
+
+    # -- the writer thread --------------------------------------------------------------
 
     def _run(self) -> None:
+        policy = self._policy
         while True:
-            jobs = self._take()
-            if not jobs:
-                return  # stopping and drained
-            self._commit(jobs)
-
-    def _commit(self, jobs: list[_Job]) -> None:
-        started = time.perf_counter()
-        tables = [j.table for j in jobs if j.table.num_rows]
-        letters = [letter for j in jobs for letter in j.letters]
-        size = sum(j.size for j in jobs)
-        combined: pa.Table | None = None
-        try:
-            result = WriteResult(0, 0)
-            if tables:
-                combined = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-                result = self._store.write_events(combined)
-            if letters:
-                self._store.write_dead_letters(letters)
-        except Exception as exc:  # the store failed: nobody in this group is acknowledged
-            log.error("store write failed", error=str(exc), events=size, exc_info=True)
-            err: HubError = (
-                exc
-                if isinstance(exc, HubError)
-                else UnavailableError(f"the event store could not write: {exc}", retry_after=5.0)
+            deliveries = self._bus.fetch(
+                max_weight=policy.max_events,
+                min_weight=policy.min_events,
+                linger=policy.linger,
+                timeout=_FETCH_TIMEOUT,
             )
-            for job in jobs:
-                job.future.set_exception(err)
-        else:
-            for job in jobs:
-                job.future.set_result(int(job.table.num_rows))
-            if self._on_commit is not None:
-                self._on_commit(
-                    CommitStats(
-                        events=int(sum(t.num_rows for t in tables)),
-                        requests=len(jobs),
-                        seconds=time.perf_counter() - started,
-                        inserted=result.inserted,
-                        duplicates=result.duplicates,
-                        table=combined if tables else None,
-                    )
+            if deliveries:
+                if not self._commit_until_done(deliveries):
+                    return
+            elif self._stopping.is_set() and not self._bus.lag:
+                return
+
+    def _commit_until_done(self, deliveries: list[Delivery]) -> bool:
+        """Commit, retrying with backoff while the store fails; the bus keeps the data.
+
+        False when shutdown gave up waiting for the store (the bus redelivers later).
+        """
+        delay = 0.1
+        while True:
+            try:
+                self._commit(deliveries)
+            except Exception as exc:
+                self._last_error = str(exc)
+                log.error(
+                    "store write failed; retrying",
+                    error=str(exc),
+                    retry_in_s=delay,
+                    messages=len(deliveries),
+                    exc_info=not isinstance(exc, UnavailableError),
                 )
-        finally:
-            with self._cond:
-                self._depth -= size
+                if self._abort.wait(delay):
+                    return False
+                delay = min(delay * 2, _RETRY_MAX)
+                continue
+            self._last_error = None
+            self._bus.ack(deliveries)
+            self._mark_committed(deliveries[-1].seq)
+            return True
+
+    def _commit(self, deliveries: list[Delivery]) -> None:
+        started = time.perf_counter()
+        tables: list[pa.Table] = []
+        letters: list[DeadLetter] = []
+        for delivery in deliveries:
+            table, batch_letters = decode_batch(delivery.payload)
+            if table.num_rows:
+                tables.append(table)
+            letters.extend(batch_letters)
+        result = WriteResult(0, 0)
+        combined: pa.Table | None = None
+        if tables:
+            combined = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+            result = self._store.write_events(combined)
+        if letters:
+            self._store.write_dead_letters(letters)
+        events = int(combined.num_rows) if combined is not None else 0
+        self._observe_rate(events, time.perf_counter() - started)
+        if self._on_commit is not None:
+            self._on_commit(
+                CommitStats(
+                    events=int(combined.num_rows) if combined is not None else 0,
+                    requests=len(deliveries),
+                    seconds=time.perf_counter() - started,
+                    inserted=result.inserted,
+                    duplicates=result.duplicates,
+                    table=combined,
+                )
+            )
+
+    def _observe_rate(self, events: int, seconds: float) -> None:
+        # Only commits large enough to say something about throughput count; the fixed
+        # cost of a tiny commit would make an idle store look slow.
+        if events < 1000 or seconds <= 0:
+            return
+        rate = events / seconds
+        previous = self._store_rate
+        self._store_rate = rate if previous is None else 0.7 * previous + 0.3 * rate
+
+    def _mark_committed(self, seq: int) -> None:
+        done: list[Future[None]] = []
+        with self._lock:
+            self._committed_seq = max(self._committed_seq, seq)
+            while self._waiters and self._waiters[0][0] <= self._committed_seq:
+                done.append(heapq.heappop(self._waiters)[2])
+        for future in done:
+            future.set_result(None)
 
 
-__all__ = ["CommitStats", "Pipeline"]
+__all__ = ["CommitPolicy", "CommitStats", "Pipeline"]

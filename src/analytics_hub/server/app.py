@@ -21,12 +21,13 @@ from analytics_hub.api.metrics import HubMetrics
 from analytics_hub.api.middleware import RequestMetricsMiddleware
 from analytics_hub.api.rest import admin, deadletters, health, ingest, query
 from analytics_hub.auth.keys import KeyService
+from analytics_hub.errors import UnavailableError
 from analytics_hub.events import Normalizer, envelope_json_schema, openapi_components
 from analytics_hub.ingest.deadletters import DeadLetterService
-from analytics_hub.ingest.pipeline import Pipeline
+from analytics_hub.ingest.pipeline import CommitPolicy, Pipeline
 from analytics_hub.ingest.service import IngestService
 from analytics_hub.query import QueryService
-from analytics_hub.server.stores import open_control_store, open_event_store
+from analytics_hub.server.stores import open_control_store, open_event_bus, open_event_store
 from analytics_hub.server.tasks import apply_retention, compaction_task, retention_task
 from analytics_hub.settings import Settings
 
@@ -48,8 +49,14 @@ def create_app(settings: Settings) -> FastAPI:
     metrics = HubMetrics()
     pipeline = Pipeline(
         store,
-        capacity_events=max(settings.pipeline_capacity_events, settings.max_batch_events),
-        commit_max_events=settings.commit_max_events,
+        open_event_bus(settings),
+        policy=CommitPolicy(
+            max_events=settings.commit_max_events,
+            min_events=settings.commit_min_events,
+            linger=settings.commit_linger_seconds,
+            max_lag_seconds=settings.max_store_lag_seconds,
+            lag_floor_events=settings.max_batch_events,
+        ),
         retry_after=settings.retry_after_seconds,
         on_commit=metrics.committed,
     )
@@ -62,7 +69,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     def readiness() -> dict[str, str]:
         store.check()
-        return {"store": "ok", "pipeline": f"{pipeline.depth}/{pipeline.capacity} events queued"}
+        if pipeline.last_error is not None:
+            raise UnavailableError(f"the writer cannot commit to the store: {pipeline.last_error}")
+        return {
+            "store": "ok",
+            "pipeline": f"{pipeline.depth}/{pipeline.capacity} events not yet stored",
+        }
 
     services = ApiServices(
         keys=KeyService(control),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
+from analytics_hub.bus.base import EventBus
+from analytics_hub.bus.journal import JournalBus
 from analytics_hub.control.base import ControlStore
 from analytics_hub.control.sqlite import SQLiteControlStore
 from analytics_hub.errors import ValidationError
@@ -35,4 +37,14 @@ def open_control_store(settings: Settings) -> ControlStore:
     return SQLiteControlStore(settings.data_dir / "control.sqlite")
 
 
-__all__ = ["open_control_store", "open_event_store"]
+def open_event_bus(settings: Settings) -> EventBus:
+    """The bus between ingest and the writer: the fsynced journal in the data directory."""
+    return JournalBus(
+        settings.data_dir / "journal",
+        capacity=max(settings.pipeline_capacity_events, settings.max_batch_events),
+        retry_after=settings.retry_after_seconds,
+        segment_bytes=settings.journal_segment_bytes,
+    )
+
+
+__all__ = ["open_control_store", "open_event_bus", "open_event_store"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from analytics_hub.api.context import services
 from analytics_hub.api.deps import IngestCaller
@@ -20,7 +20,7 @@ INGEST_RESPONSE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["accepted", "rejected", "errors"],
     "properties": {
-        "accepted": {"type": "integer", "description": "events stored (durable)"},
+        "accepted": {"type": "integer", "description": "events accepted (durable)"},
         "rejected": {"type": "integer", "description": "events refused"},
         "errors": {
             "type": "array",
@@ -62,7 +62,9 @@ async def read_limited(request: Request, limit: int) -> bytes:
         "The body may be gzip or zstd compressed (`Content-Encoding`). Valid events of a "
         "mixed batch are stored; each rejected event is reported with its index, field and "
         "reason and kept in the dead-letter store. The 202 is sent only once the accepted "
-        "events are durable. 429/503 with `Retry-After` when the hub is overloaded."
+        "events are durable; they are visible to queries within a second (normally tens "
+        "of milliseconds), or before the answer with `?wait=visible`. 429/503 with "
+        "`Retry-After` when the hub is overloaded."
     ),
     openapi_extra={
         "requestBody": {
@@ -87,12 +89,24 @@ async def read_limited(request: Request, limit: int) -> bytes:
         },
     },
 )
-async def ingest_events(request: Request, caller: IngestCaller) -> Response:
+async def ingest_events(
+    request: Request,
+    caller: IngestCaller,
+    wait: Annotated[
+        Literal["durable", "visible"],
+        Query(
+            description=(
+                "`durable` (default): answer once the events cannot be lost. `visible`: "
+                "answer once queries see them (read-your-writes; slower under load)."
+            )
+        ),
+    ] = "durable",
+) -> Response:
     svc = services(request)
     fmt = body_format(request.headers.get("content-type"))
     raw = await read_limited(request, svc.max_body_bytes)
     body = decompress(raw, request.headers.get("content-encoding"), max_bytes=svc.max_body_bytes)
-    result = await svc.ingest.ingest(caller.tenant_id, body, fmt)
+    result = await svc.ingest.ingest(caller.tenant_id, body, fmt, visible=wait == "visible")
     payload = {
         "accepted": result.accepted,
         "rejected": result.rejected,

@@ -1,0 +1,1 @@
+"""Event buses: the durable hand-off between ingest and the writers (port in ``base``)."""

@@ -1,0 +1,77 @@
+"""The ``EventBus`` port: durable, ordered hand-off of encoded batches from ingest to writers.
+
+Ingest publishes one message per accepted request and acknowledges the request once the
+bus says the message is durable. A writer fetches many messages at a time, commits them
+to the store in one transaction, and only then acknowledges them on the bus. Delivery is
+at least once: after a crash, messages that were not acknowledged are delivered again,
+and the writer's idempotent store writes make that harmless.
+
+Messages are opaque bytes with a weight (the number of events they carry), which is what
+bounds the bus: when the weight published but not yet acknowledged would exceed the
+capacity, ``publish`` refuses at once with ``BackpressureError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message handed to a consumer."""
+
+    seq: int  # position on the bus, increasing in publish order
+    payload: bytes
+    weight: int  # events in the message
+    redelivered: bool = False  # published before the last restart, not acknowledged then
+
+
+class EventBus(Protocol):
+    """What ingest and writers need from a bus (embedded journal, NATS JetStream, ...)."""
+
+    @property
+    def capacity(self) -> int:
+        """Weight the bus holds unacknowledged before refusing publishes."""
+        ...
+
+    @property
+    def lag(self) -> int:
+        """Weight published (or recovered) but not yet acknowledged by a consumer."""
+        ...
+
+    def open(self) -> None:
+        """Recover what a previous run left unacknowledged and start accepting publishes."""
+        ...
+
+    def publish(self, payload: bytes, weight: int) -> Future[int]:
+        """Queue a message; the future gives its ``seq`` once it is durable.
+
+        Raises ``BackpressureError`` at once when the bus is full and ``UnavailableError``
+        when it is closing.
+        """
+        ...
+
+    def fetch(
+        self, *, max_weight: int, min_weight: int = 1, linger: float = 0.0, timeout: float
+    ) -> list[Delivery]:
+        """The next durable messages in order, at most ``max_weight`` (at least one message).
+
+        Blocks up to ``timeout`` for a first message; then waits up to ``linger`` more while
+        fewer than ``min_weight`` events are ready, so that busy periods make large
+        commits. Returns ``[]`` on timeout or when the bus is closing and drained.
+        """
+        ...
+
+    def ack(self, deliveries: Sequence[Delivery]) -> None:
+        """The consumer has made these messages durable elsewhere; they may be dropped."""
+        ...
+
+    def close(self) -> None:
+        """Stop accepting publishes and release resources; unacknowledged messages stay."""
+        ...
+
+
+__all__ = ["Delivery", "EventBus"]

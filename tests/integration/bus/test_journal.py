@@ -1,0 +1,174 @@
+"""The embedded journal on a real file system: durability, recovery, bounds, cleanup."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from analytics_hub.bus.journal import JournalBus
+from analytics_hub.bus.segments import HEADER, encode_frame, list_segments, scan
+from analytics_hub.errors import BackpressureError, UnavailableError
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[JournalBus]:
+    bus = JournalBus(tmp_path / "j", capacity=1000)
+    bus.open()
+    yield bus
+    bus.close()
+
+
+def _publish(bus: JournalBus, *payloads: bytes, weight: int = 1) -> list[int]:
+    return [bus.publish(p, weight).result(5) for p in payloads]
+
+
+def test_messages_come_back_in_order_after_they_are_durable(journal: JournalBus) -> None:
+    seqs = _publish(journal, b"a", b"b", b"c")
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == 3
+    got = journal.fetch(max_weight=10, timeout=1)
+    assert [d.payload for d in got] == [b"a", b"b", b"c"]
+    assert [d.seq for d in got] == seqs
+    assert not any(d.redelivered for d in got)
+    assert journal.lag == 3
+    journal.ack(got)
+    assert journal.lag == 0
+
+
+def test_fetch_respects_max_weight_but_always_returns_one(journal: JournalBus) -> None:
+    _publish(journal, b"x", weight=300)
+    _publish(journal, b"y", weight=300)
+    first = journal.fetch(max_weight=100, timeout=1)
+    assert [d.payload for d in first] == [b"x"]  # heavier than max: still delivered alone
+    second = journal.fetch(max_weight=1000, timeout=1)
+    assert [d.payload for d in second] == [b"y"]
+
+
+def test_fetch_times_out_empty_and_lingers_for_min_weight(journal: JournalBus) -> None:
+    t0 = time.monotonic()
+    assert journal.fetch(max_weight=10, timeout=0.1) == []
+    assert time.monotonic() - t0 >= 0.09
+    _publish(journal, b"1")
+    threading.Timer(0.1, lambda: journal.publish(b"2", 1)).start()
+    got = journal.fetch(max_weight=10, min_weight=2, linger=2.0, timeout=1)
+    assert [d.payload for d in got] == [b"1", b"2"]
+
+
+def test_a_full_journal_refuses_at_once(tmp_path: Path) -> None:
+    bus = JournalBus(tmp_path / "j", capacity=100, retry_after=3.0)
+    bus.open()
+    try:
+        _publish(bus, b"a", weight=60)
+        with pytest.raises(BackpressureError) as exc:
+            bus.publish(b"b", 60)
+        assert exc.value.retry_after == 3.0
+        bus.ack(bus.fetch(max_weight=100, timeout=1))
+        _publish(bus, b"b", weight=60)  # room again once acknowledged
+    finally:
+        bus.close()
+    with pytest.raises(UnavailableError):
+        bus.publish(b"c", 1)
+
+
+def test_unacknowledged_messages_are_delivered_again_after_a_restart(tmp_path: Path) -> None:
+    bus = JournalBus(tmp_path / "j", capacity=1000)
+    bus.open()
+    _publish(bus, b"one", b"two", b"three", weight=5)
+    bus.ack(bus.fetch(max_weight=5, timeout=1))  # only "one"
+    bus.close()
+
+    again = JournalBus(tmp_path / "j", capacity=1000)
+    again.open()
+    try:
+        assert again.lag == 10
+        got = again.fetch(max_weight=100, timeout=1)
+        assert [d.payload for d in got] == [b"two", b"three"]
+        assert all(d.redelivered for d in got)
+        later = _publish(again, b"four")
+        assert later[0] > got[-1].seq  # positions keep increasing across restarts
+    finally:
+        again.close()
+
+
+def test_a_torn_tail_is_cut_off_and_earlier_messages_survive(tmp_path: Path) -> None:
+    bus = JournalBus(tmp_path / "j", capacity=1000)
+    bus.open()
+    _publish(bus, b"kept-1", b"kept-2")
+    bus.close()
+    segment = list_segments(tmp_path / "j")[-1]
+    whole = encode_frame(99, 1, b"never acknowledged")
+    with segment.open("ab") as f:
+        f.write(whole[: HEADER.size + 3])  # the machine died in the middle of an append
+    assert scan(segment).damaged
+
+    again = JournalBus(tmp_path / "j", capacity=1000)
+    again.open()
+    try:
+        got = again.fetch(max_weight=100, timeout=1)
+        assert [d.payload for d in got] == [b"kept-1", b"kept-2"]
+        assert not scan(segment).damaged
+    finally:
+        again.close()
+
+
+def test_a_corrupted_frame_is_never_delivered(tmp_path: Path) -> None:
+    bus = JournalBus(tmp_path / "j", capacity=1000)
+    bus.open()
+    _publish(bus, b"good", b"flipped")
+    bus.close()
+    segment = list_segments(tmp_path / "j")[-1]
+    data = bytearray(segment.read_bytes())
+    data[-1] ^= 0xFF  # one bit of the last payload flipped
+    segment.write_bytes(bytes(data))
+
+    again = JournalBus(tmp_path / "j", capacity=1000)
+    again.open()
+    try:
+        assert [d.payload for d in again.fetch(max_weight=100, timeout=1)] == [b"good"]
+    finally:
+        again.close()
+
+
+def test_segments_rotate_and_are_deleted_once_acknowledged(tmp_path: Path) -> None:
+    bus = JournalBus(tmp_path / "j", capacity=10_000, segment_bytes=1024)
+    bus.open()
+    try:
+        for i in range(20):
+            _publish(bus, bytes([i]) * 300)
+        assert len(list_segments(tmp_path / "j")) > 3
+        bus.ack(bus.fetch(max_weight=10_000, timeout=1))
+        # Only the segment being appended to is left.
+        assert len(list_segments(tmp_path / "j")) == 1
+    finally:
+        bus.close()
+    again = JournalBus(tmp_path / "j", capacity=10_000)
+    again.open()
+    try:
+        assert again.lag == 0
+    finally:
+        again.close()
+
+
+def test_concurrent_publishers_share_fsyncs_and_lose_nothing(journal: JournalBus) -> None:
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def publisher(k: int) -> None:
+        mine = [journal.publish(f"{k}-{i}".encode(), 1) for i in range(25)]
+        with lock:
+            results.extend(f.result(10) for f in mine)
+
+    threads = [threading.Thread(target=publisher, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    got = []
+    while len(got) < 200:
+        got.extend(journal.fetch(max_weight=1000, timeout=1))
+    assert sorted(results) == [d.seq for d in got]
+    assert len({d.payload for d in got}) == 200
