@@ -79,6 +79,16 @@ class Settings(BaseSettings):
         description="Units of USD per unit of each accepted currency",
     )
 
+    # OpenTelemetry (OTLP) ingestion
+    otlp_asset_attribute: str = Field(
+        default="service.name",
+        min_length=1,
+        description="Resource (or span) attribute whose value becomes the event's asset_id",
+    )
+    otlp_keep_context_spans: bool = Field(
+        default=True, description="Keep spans that are not model calls as trace context"
+    )
+
     # the pipeline
     pipeline_capacity_events: int = Field(
         default=200_000,

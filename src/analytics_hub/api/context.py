@@ -11,6 +11,7 @@ from fastapi import Request
 from analytics_hub.api.metrics import HubMetrics
 from analytics_hub.auth.keys import KeyService
 from analytics_hub.ingest.deadletters import DeadLetterService
+from analytics_hub.ingest.otlp.receiver import OtlpReceiver
 from analytics_hub.ingest.service import IngestService
 from analytics_hub.query import QueryService
 from analytics_hub.store.base import RetentionReport
@@ -22,6 +23,7 @@ class ApiServices:
 
     keys: KeyService
     ingest: IngestService
+    otlp: OtlpReceiver
     dead_letters: DeadLetterService
     query: QueryService
     metrics: HubMetrics

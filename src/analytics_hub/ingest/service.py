@@ -78,16 +78,6 @@ class IngestService:
         self._observer = observer
         self._decode_limiter: anyio.CapacityLimiter | None = None  # made in the event loop
 
-    @property
-    def normalizer(self) -> Normalizer:
-        """The normaliser, for decoders that build envelopes themselves (OTLP, gRPC)."""
-        return self._normalizer
-
-    @property
-    def max_batch_events(self) -> int:
-        """The most events one request may carry."""
-        return self._max_batch
-
     def decode(self, tenant_id: str, body: bytes, fmt: BodyFormat) -> DecodedBatch:
         """Decode and normalise a body (CPU only; no I/O)."""
         received_at = datetime.now(UTC)

@@ -19,11 +19,13 @@ from analytics_hub.api.context import ApiServices
 from analytics_hub.api.errors import install_error_handlers
 from analytics_hub.api.metrics import HubMetrics
 from analytics_hub.api.middleware import RequestMetricsMiddleware
-from analytics_hub.api.rest import admin, deadletters, health, ingest, query
+from analytics_hub.api.rest import admin, deadletters, health, ingest, otlp, query
 from analytics_hub.auth.keys import KeyService
 from analytics_hub.errors import UnavailableError
 from analytics_hub.events import Normalizer, envelope_json_schema, openapi_components
 from analytics_hub.ingest.deadletters import DeadLetterService
+from analytics_hub.ingest.otlp.options import OtlpOptions
+from analytics_hub.ingest.otlp.receiver import OtlpReceiver
 from analytics_hub.ingest.pipeline import CommitPolicy, Pipeline
 from analytics_hub.ingest.service import IngestService
 from analytics_hub.query import QueryService
@@ -76,11 +78,18 @@ def create_app(settings: Settings) -> FastAPI:
             "pipeline": f"{pipeline.depth}/{pipeline.capacity} events not yet stored",
         }
 
+    ingest_service = IngestService(
+        normalizer, pipeline, max_batch_events=settings.max_batch_events, observer=metrics
+    )
+    otlp_options = OtlpOptions(
+        asset_attribute=settings.otlp_asset_attribute,
+        keep_context_spans=settings.otlp_keep_context_spans,
+        max_items=settings.max_batch_events,
+    )
     services = ApiServices(
         keys=KeyService(control),
-        ingest=IngestService(
-            normalizer, pipeline, max_batch_events=settings.max_batch_events, observer=metrics
-        ),
+        ingest=ingest_service,
+        otlp=OtlpReceiver(ingest_service, normalizer, otlp_options),
         dead_letters=DeadLetterService(store, normalizer, pipeline),
         query=QueryService(
             store,
@@ -122,7 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
-    for module in (ingest, query, deadletters, admin, health):
+    for module in (ingest, otlp, query, deadletters, admin, health):
         app.include_router(module.router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

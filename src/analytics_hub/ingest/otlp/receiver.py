@@ -1,0 +1,170 @@
+"""OTLP export requests in, durable events out: decode, map, normalise, store.
+
+The HTTP adapter hands over a body and its encoding; an OTLP/gRPC servicer, which gets
+messages already parsed, calls the ``*_message`` methods. Decoding and mapping are CPU
+work and run in a worker thread, one request at a time (see ``IngestService.ingest``
+for why one). Every span or log record that cannot be mapped or fails validation is a
+per-item error and a dead letter; the others are stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import anyio
+import anyio.to_thread
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from analytics_hub.events import EVENT_SCHEMA, DecodedBatch, EventError, Normalizer
+from analytics_hub.ingest.otlp.logs import map_logs
+from analytics_hub.ingest.otlp.mapped import Mapped
+from analytics_hub.ingest.otlp.options import DEFAULT_OPTIONS, OtlpOptions
+from analytics_hub.ingest.otlp.spans import map_traces
+from analytics_hub.ingest.otlp.wire import OtlpEncoding, decode_logs, decode_traces
+from analytics_hub.ingest.service import IngestService
+
+_SHOWN_ERRORS = 5
+_MAX_MESSAGE = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOutcome:
+    """The answer to one export request: items stored, rejected (with their errors) and
+    dropped on purpose (trace-context spans, when the options drop them)."""
+
+    items: int
+    accepted: int
+    rejected: int
+    dropped: int
+    errors: list[EventError] = field(default_factory=list)
+
+    def error_message(self, noun: str) -> str:
+        """The OTLP ``partial_success.error_message``: empty when nothing was rejected."""
+        if not self.rejected:
+            return ""
+        shown = [
+            f"#{e.index} {e.field}: {e.message}" if e.field else f"#{e.index}: {e.message}"
+            for e in self.errors[:_SHOWN_ERRORS]
+        ]
+        more = len(self.errors) - len(shown)
+        text = (
+            f"{self.rejected} of {self.items} {noun} rejected (listed under "
+            f"/api/v1/dead-letters): " + "; ".join(shown) + (f"; and {more} more" if more else "")
+        )
+        return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
+
+
+def merge(mapped: Mapped, normalized: DecodedBatch) -> DecodedBatch:
+    """One batch of the mapping's rejections and the normaliser's outcome, every error
+    and dead letter indexed by the item (span or log record) of the request."""
+    at = mapped.positions
+    errors = mapped.errors + [
+        EventError(at[e.index], e.field, e.message) for e in normalized.errors
+    ]
+    errors.sort(key=lambda e: e.index)
+    raw = dict(mapped.rejected_raw)
+    raw.update((at[i], text) for i, text in normalized.rejected_raw.items())
+    return DecodedBatch(
+        table=normalized.table,
+        errors=errors,
+        rejected_raw=raw,
+        total=normalized.total + len(mapped.errors),
+    )
+
+
+class OtlpReceiver:
+    """Stores OTLP traces and logs for a tenant through the ingest service."""
+
+    def __init__(
+        self,
+        ingest: IngestService,
+        normalizer: Normalizer,
+        options: OtlpOptions = DEFAULT_OPTIONS,
+    ) -> None:
+        self._ingest = ingest
+        self._normalizer = normalizer
+        self._options = options
+        self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop
+
+    @property
+    def options(self) -> OtlpOptions:
+        """The mapping options."""
+        return self._options
+
+    async def export_traces(
+        self, tenant_id: str, body: bytes, encoding: OtlpEncoding
+    ) -> ExportOutcome:
+        """Store the spans of an encoded ``ExportTraceServiceRequest``."""
+
+        def prepare() -> tuple[Mapped, DecodedBatch]:
+            request, rejected = decode_traces(body, encoding, self._options)
+            limits = self._normalizer.limits
+            return self._normalize(
+                tenant_id, map_traces(request, self._options, limits=limits, rejected=rejected)
+            )
+
+        return await self._store(tenant_id, prepare)
+
+    async def export_logs(
+        self, tenant_id: str, body: bytes, encoding: OtlpEncoding
+    ) -> ExportOutcome:
+        """Store the log records of an encoded ``ExportLogsServiceRequest``."""
+
+        def prepare() -> tuple[Mapped, DecodedBatch]:
+            request, rejected = decode_logs(body, encoding, self._options)
+            limits = self._normalizer.limits
+            return self._normalize(
+                tenant_id, map_logs(request, self._options, limits=limits, rejected=rejected)
+            )
+
+        return await self._store(tenant_id, prepare)
+
+    async def traces_message(
+        self, tenant_id: str, request: ExportTraceServiceRequest
+    ) -> ExportOutcome:
+        """Store the spans of a parsed request (for an OTLP/gRPC servicer)."""
+        limits = self._normalizer.limits
+        return await self._store(
+            tenant_id,
+            lambda: self._normalize(tenant_id, map_traces(request, self._options, limits=limits)),
+        )
+
+    async def logs_message(
+        self, tenant_id: str, request: ExportLogsServiceRequest
+    ) -> ExportOutcome:
+        """Store the log records of a parsed request (for an OTLP/gRPC servicer)."""
+        limits = self._normalizer.limits
+        return await self._store(
+            tenant_id,
+            lambda: self._normalize(tenant_id, map_logs(request, self._options, limits=limits)),
+        )
+
+    def _normalize(self, tenant_id: str, mapped: Mapped) -> tuple[Mapped, DecodedBatch]:
+        if mapped.envelopes:
+            normalized = self._normalizer.normalize(
+                mapped.envelopes, tenant_id=tenant_id, received_at=datetime.now(UTC)
+            )
+        else:
+            normalized = DecodedBatch(EVENT_SCHEMA.empty_table(), [], {}, 0)
+        return mapped, merge(mapped, normalized)
+
+    async def _store(
+        self, tenant_id: str, prepare: Callable[[], tuple[Mapped, DecodedBatch]]
+    ) -> ExportOutcome:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(1)
+        mapped, batch = await anyio.to_thread.run_sync(prepare, limiter=self._limiter)
+        result = await self._ingest.store(tenant_id, batch)
+        return ExportOutcome(
+            items=mapped.items,
+            accepted=result.accepted,
+            rejected=result.rejected,
+            dropped=mapped.dropped,
+            errors=result.errors,
+        )
+
+
+__all__ = ["ExportOutcome", "OtlpReceiver", "merge"]
