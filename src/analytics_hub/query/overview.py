@@ -8,18 +8,20 @@ The overview describes model calls: events whose ``payload_subtype`` is ``llm_ca
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from analytics_hub.events import histogram
 from analytics_hub.query.model import (
     Aggregate,
     AggregateFn,
     Bucket,
     BucketKey,
     Filter,
-    OrderBy,
     Overview,
     OverviewPoint,
     OverviewTotals,
@@ -32,13 +34,26 @@ from analytics_hub.query.planner import check_range
 from analytics_hub.query.render import rfc3339
 from analytics_hub.query.validation import BUCKET_SECONDS
 
-Runner = Callable[[Query], QueryResult]
+Bins = list[tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A query's result and, when its percentiles were merged from rollup histograms,
+    each row's merged histogram (so that coarser figures can be merged from them)."""
+
+    result: QueryResult
+    histograms: list[Bins] | None = None
+
+
+Runner = Callable[[Query], Answer]
 
 TOP_N = 10
 _CALLS = Filter(field="payload_subtype", op="eq", value="llm_call")
 _FAILED = Filter(field="status", op="eq", value="error")
 _UNPRICED = Filter(field="cost_source", op="eq", value="unpriced")
 _EPOCH = datetime(1970, 1, 1)
+_QUANTILES = {"p50_latency_ms": 0.5, "p95_latency_ms": 0.95, "p99_latency_ms": 0.99}
 
 
 def _agg(fn: AggregateFn, field: str | None, alias: str) -> Aggregate:
@@ -56,18 +71,29 @@ _MEASURES: list[Aggregate] = [
 ]
 _ERRORS = [_agg("count", None, "errors")]
 _UNPRICED_COUNT = [_agg("count", None, "unpriced")]
+_COST_AND_COUNT = [_agg("sum", "cost_usd", "cost"), _agg("count", None, "n")]
 
 
-def _all_rows(run: Runner, query: Query, seen: list[QueryResult]) -> list[dict[str, Any]]:
+@dataclass(slots=True)
+class _Rows:
+    rows: list[dict[str, Any]]
+    histograms: list[Bins] | None  # None unless every page carried them
+
+
+def _all_rows(run: Runner, query: Query, seen: list[QueryResult]) -> _Rows:
     """Every row of a query, following cursors (a series may be longer than one page)."""
-    rows: list[dict[str, Any]] = []
+    out = _Rows(rows=[], histograms=[])
     while True:
-        result = run(query)
-        seen.append(result)
-        rows.extend(result.rows)
-        if result.next_cursor is None:
-            return rows
-        query = query.model_copy(update={"cursor": result.next_cursor})
+        answer = run(query)
+        seen.append(answer.result)
+        out.rows.extend(answer.result.rows)
+        if answer.histograms is None or out.histograms is None:
+            out.histograms = None
+        else:
+            out.histograms.extend(answer.histograms)
+        if answer.result.next_cursor is None:
+            return out
+        query = query.model_copy(update={"cursor": answer.result.next_cursor})
 
 
 def _int(value: object) -> int:
@@ -82,25 +108,25 @@ def _maybe_float(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def _top(
-    run: Runner,
-    rng: TimeRange,
-    filters: list[Filter],
-    key: str,
-    agg: Aggregate,
-    seen: list[QueryResult],
-) -> list[TopItem]:
-    query = Query(
-        time_range=rng,
-        filters=filters,
-        group_by=[key],
-        aggregates=[agg],
-        order_by=[OrderBy(field="value", direction="desc")],
-        limit=TOP_N,
-    )
-    result = run(query)
-    seen.append(result)
-    return [TopItem(key=row[key], value=_float(row["value"])) for row in result.rows]
+def _tops(rows: list[dict[str, Any]], key: str) -> tuple[list[TopItem], list[TopItem]]:
+    """Top keys by cost and by errors, from rows grouped by ``(key, status)``."""
+    cost: dict[Any, float | None] = {}
+    errors: dict[Any, float] = {}
+    for row in rows:
+        k, value = row[key], _maybe_float(row["cost"])
+        if k not in cost:
+            cost[k] = value
+        elif value is not None:
+            cost[k] = (cost[k] or 0.0) + value
+        if row["status"] == "error" and _int(row["n"]):
+            errors[k] = errors.get(k, 0.0) + _int(row["n"])
+
+    def top(values: dict[Any, float | None]) -> list[TopItem]:
+        # Largest first, as ORDER BY value DESC NULLS LAST would give.
+        ranked = sorted(values.items(), key=lambda kv: (kv[1] is None, -(kv[1] or 0.0)))
+        return [TopItem(key=k, value=_float(v)) for k, v in ranked[:TOP_N]]
+
+    return top(cost), top(dict(errors))
 
 
 def build_overview(
@@ -108,56 +134,45 @@ def build_overview(
 ) -> Overview:
     """Run the overview's queries through ``run`` and assemble the result.
 
-    ``page`` is the page size of the series queries (at most ``query_max_rows``).
+    Five questions answer everything: the series by bucket (totals are its sums, and its
+    percentiles are merged from the series' histograms), errors by bucket, unpriced calls,
+    and cost and calls by ``(model, status)`` and by ``(asset, status)`` (both top lists of
+    each come from one query). ``page`` is the page size (at most ``query_max_rows``).
     """
     naive_start, naive_end = check_range(start, end)  # the same checks as any query
     rng = TimeRange(from_=start, to=end)
     seen: list[QueryResult] = []
     calls, failed = [_CALLS], [_CALLS, _FAILED]
-
     by_bucket = [BucketKey(bucket=bucket)]
-    cost = _agg("sum", "cost_usd", "value")
-    count = _agg("count", None, "value")
-    # The nine questions are independent: ask them at once. The store answers reads in
-    # parallel (it releases the GIL), which roughly halves the overview's latency.
-    # Heaviest first (the two that merge latency histograms): they are the critical path.
-    jobs: dict[str, Callable[[], Any]] = {
-        "series": lambda: _all_rows(
-            run,
-            Query(
-                time_range=rng, filters=calls, group_by=by_bucket, aggregates=_MEASURES, limit=page
-            ),
-            seen,
+
+    def grouped(filters: list[Filter], keys: list[Any], aggs: list[Aggregate]) -> Query:
+        return Query(time_range=rng, filters=filters, group_by=keys, aggregates=aggs, limit=page)
+
+    # Independent questions, asked at once: the store answers reads in parallel (it
+    # releases the GIL). The series, which merges latency histograms, is the critical path.
+    jobs: dict[str, Callable[[], _Rows]] = {
+        "series": lambda: _all_rows(run, grouped(calls, by_bucket, _MEASURES), seen),
+        "models": lambda: _all_rows(
+            run, grouped(calls, ["model_id", "status"], _COST_AND_COUNT), seen
         ),
-        "totals": lambda: _all_rows(
-            run, Query(time_range=rng, filters=calls, aggregates=_MEASURES), seen
-        )[0],
-        "error_series": lambda: _all_rows(
-            run,
-            Query(
-                time_range=rng, filters=failed, group_by=by_bucket, aggregates=_ERRORS, limit=page
-            ),
-            seen,
+        "assets": lambda: _all_rows(
+            run, grouped(calls, ["asset_id", "status"], _COST_AND_COUNT), seen
         ),
-        "unpriced": lambda: _all_rows(
-            run,
-            Query(time_range=rng, filters=[_CALLS, _UNPRICED], aggregates=_UNPRICED_COUNT),
-            seen,
-        )[0],
-        "models_cost": lambda: _top(run, rng, calls, "model_id", cost, seen),
-        "models_errors": lambda: _top(run, rng, failed, "model_id", count, seen),
-        "assets_cost": lambda: _top(run, rng, calls, "asset_id", cost, seen),
-        "assets_errors": lambda: _top(run, rng, failed, "asset_id", count, seen),
-        "errors": lambda: _all_rows(
-            run, Query(time_range=rng, filters=failed, aggregates=_ERRORS), seen
-        )[0],
+        "error_series": lambda: _all_rows(run, grouped(failed, by_bucket, _ERRORS), seen),
+        "unpriced": lambda: _all_rows(run, grouped([_CALLS, _UNPRICED], [], _UNPRICED_COUNT), seen),
     }
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="overview") as pool:
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="overview") as pool:
         futures = {name: pool.submit(job) for name, job in jobs.items()}
         got = {name: future.result() for name, future in futures.items()}
-    totals, errors, unpriced = got["totals"], got["errors"], got["unpriced"]
     series, error_series = got["series"], got["error_series"]
-    requests, error_count = _int(totals["requests"]), _int(errors["errors"])
+    percentiles = _total_percentiles(series)
+    if percentiles is None:  # answered from raw events: ask for the exact figures
+        totals_row = _all_rows(run, grouped(calls, [], _MEASURES), seen).rows[0]
+        percentiles = {alias: _maybe_float(totals_row[alias]) for alias in _QUANTILES}
+    requests = sum(_int(r["requests"]) for r in series.rows)
+    error_count = sum(_int(r["errors"]) for r in error_series.rows)
+    models_cost, models_errors = _tops(got["models"].rows, "model_id")
+    assets_cost, assets_errors = _tops(got["assets"].rows, "asset_id")
     return Overview(
         from_=rfc3339(naive_start),
         to=rfc3339(naive_end),
@@ -166,21 +181,29 @@ def build_overview(
             requests=requests,
             errors=error_count,
             error_rate=error_count / requests if requests else None,
-            input_tokens=_int(totals["input_tokens"]),
-            output_tokens=_int(totals["output_tokens"]),
-            cost_usd=_float(totals["cost_usd"]),
-            unpriced_events=_int(unpriced["unpriced"]),
-            p50_latency_ms=_maybe_float(totals["p50_latency_ms"]),
-            p95_latency_ms=_maybe_float(totals["p95_latency_ms"]),
-            p99_latency_ms=_maybe_float(totals["p99_latency_ms"]),
+            input_tokens=sum(_int(r["input_tokens"]) for r in series.rows),
+            output_tokens=sum(_int(r["output_tokens"]) for r in series.rows),
+            cost_usd=math.fsum(_float(r["cost_usd"]) for r in series.rows),
+            unpriced_events=_int(got["unpriced"].rows[0]["unpriced"]),
+            p50_latency_ms=percentiles["p50_latency_ms"],
+            p95_latency_ms=percentiles["p95_latency_ms"],
+            p99_latency_ms=percentiles["p99_latency_ms"],
         ),
-        series=_series(naive_start, naive_end, bucket, series, error_series),
-        top_models_by_cost=got["models_cost"],
-        top_models_by_errors=got["models_errors"],
-        top_assets_by_cost=got["assets_cost"],
-        top_assets_by_errors=got["assets_errors"],
+        series=_series(naive_start, naive_end, bucket, series.rows, error_series.rows),
+        top_models_by_cost=models_cost,
+        top_models_by_errors=models_errors,
+        top_assets_by_cost=assets_cost,
+        top_assets_by_errors=assets_errors,
         approximate_percentiles=any(r.meta.approximate_percentiles for r in seen),
     )
+
+
+def _total_percentiles(series: _Rows) -> dict[str, float | None] | None:
+    """Whole-range percentiles merged from the series' histograms (None without them)."""
+    if series.histograms is None:
+        return None
+    merged = [pair for bins in series.histograms for pair in bins]
+    return {alias: histogram.quantile(merged, q) for alias, q in _QUANTILES.items()}
 
 
 def _series(
@@ -216,4 +239,4 @@ def _series(
     return points
 
 
-__all__ = ["TOP_N", "build_overview"]
+__all__ = ["TOP_N", "Answer", "Runner", "build_overview"]

@@ -32,7 +32,7 @@ from analytics_hub.query.model import (
     QueryResult,
     TimeRange,
 )
-from analytics_hub.query.overview import build_overview
+from analytics_hub.query.overview import Answer, build_overview
 from analytics_hub.query.planner import (
     MAX_PYTHON_SORT_GROUPS,
     AggregatePlan,
@@ -80,15 +80,19 @@ class QueryService:
         ``allow_rollups=False`` forces the raw plan (exact percentiles; used to check the
         rollup plan against it).
         """
+        return self._answer(tenant_id, query, allow_rollups=allow_rollups).result
+
+    def _answer(self, tenant_id: str, query: Query, *, allow_rollups: bool = True) -> Answer:
         started = time.perf_counter()
         plan = plan_query(tenant_id, query, self._limits, allow_rollups=allow_rollups)
         segments: tuple[Segment, ...]
         source: Literal["raw", "rollup"]
+        histograms: list[list[tuple[int, int]]] | None = None
         if isinstance(plan, EventsPlan):
             rows, next_cursor = self._events(plan, query.time_range, flat_event)
             segments, source, approximate = (Segment("raw", plan.start, plan.end),), "raw", False
         else:
-            rows, next_cursor = self._aggregate(plan)
+            rows, next_cursor, histograms = self._aggregate(plan)
             segments, source, approximate = plan.segments, plan.source, plan.rollup_percentiles
         meta = QueryMeta(
             source=source,
@@ -99,7 +103,7 @@ class QueryService:
             elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
             approximate_percentiles=approximate,
         )
-        return QueryResult(rows=rows, next_cursor=next_cursor, meta=meta)
+        return Answer(QueryResult(rows=rows, next_cursor=next_cursor, meta=meta), histograms)
 
     def list_events(
         self,
@@ -152,7 +156,7 @@ class QueryService:
     ) -> Overview:
         """Totals, a series per bucket and top lists of model calls, via typed queries."""
         return build_overview(
-            lambda q: self.run(tenant_id, q), from_, to, bucket, page=self._limits.max_rows
+            lambda q: self._answer(tenant_id, q), from_, to, bucket, page=self._limits.max_rows
         )
 
     def _events(
@@ -173,12 +177,17 @@ class QueryService:
             next_cursor = cursors.encode_position(plan.fingerprint, position, bounds)
         return [shape(result.columns, row) for row in rows], next_cursor
 
-    def _aggregate(self, plan: AggregatePlan) -> tuple[list[dict[str, Any]], str | None]:
+    def _aggregate(
+        self, plan: AggregatePlan
+    ) -> tuple[list[dict[str, Any]], str | None, list[list[tuple[int, int]]] | None]:
+        """Rows, the next cursor, and each row's merged latency histogram (rollup plans
+        with percentiles only; ``None`` otherwise)."""
         compiled = self._dialect.compile_aggregate(plan)
         result = self._store.fetch(compiled.sql, compiled.params)
         index = {name: i for i, name in enumerate(result.columns)}
         merged = plan.rollup_percentiles
         rows: list[dict[str, Any]] = []
+        bins_of: dict[int, list[tuple[int, int]]] = {}  # by id(row): rows may be re-sorted
         for r in result.rows:
             row: dict[str, Any] = {k.name: r[index[f"g{i}"]] for i, k in enumerate(plan.group_keys)}
             bins = _histogram(r[index["h"]]) if merged else []
@@ -188,6 +197,7 @@ class QueryService:
                 else:
                     row[a.alias] = r[index[f"a{i}"]]
             rows.append(row)
+            bins_of[id(row)] = bins
         if plan.python_sort:
             if len(rows) > MAX_PYTHON_SORT_GROUPS:
                 raise ValidationError(
@@ -200,7 +210,8 @@ class QueryService:
         if len(rows) > plan.page:
             rows = rows[: plan.page]
             next_cursor = cursors.encode_offset(plan.fingerprint, plan.offset + plan.page)
-        return [{k: jsonable(v) for k, v in row.items()} for row in rows], next_cursor
+        histograms = [bins_of[id(row)] for row in rows] if merged else None
+        return [{k: jsonable(v) for k, v in row.items()} for row in rows], next_cursor, histograms
 
 
 def _histogram(value: object) -> list[tuple[int, int]]:
