@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["acknowledged_events_per_s", "server_peak_rss_mb"],
     ),
     "query": ([], ["--events", "400000", "--runs", "5"], ["max_p95_ms"]),
+    "anomaly_nab": ([], ["--quick"], ["nab_standard", "nab_reward_low_fp"]),
 }
 
 

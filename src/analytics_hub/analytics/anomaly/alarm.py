@@ -1,0 +1,85 @@
+"""From calibrated probabilities to alarms: one alarm per incident, and a per-series level.
+
+An incident (a burst, a shift settling in) keeps a detector's probability high for many
+rows; alarming on every one of them floods the operator and, on NAB, costs a false
+positive per row. :class:`AlarmGate` passes a row's probability only when it is higher
+than every probability of the previous ``quiet_rows`` rows, and answers 0 otherwise. A
+stronger row inside an incident still passes, so escalation is never hidden; a
+sustained plateau alarms once.
+
+:class:`AlarmPolicy` is the per-series threshold. Its ``offset`` is in orders of
+magnitude of rarity: +1 alarms only on rows ten times rarer, -1 on rows ten times more
+common, so feedback ("false positive" / "missed") can move it one step at a time and be
+undone exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from analytics_hub.analytics.anomaly.base import FloatArray
+
+#: the alarm level of the default ensemble: its NAB standard-profile threshold, rounded
+#: (see docs/decisions/0008-anomaly-ensemble.md)
+DEFAULT_LEVEL = 0.996
+
+
+class AlarmGate:
+    """Passes a probability only if it beats the last ``quiet_rows`` ones; else 0."""
+
+    def __init__(self, quiet_rows: int = 200) -> None:
+        if quiet_rows < 1:
+            raise ValueError("quiet_rows must be at least 1")
+        self.quiet_rows = quiet_rows
+        self._recent: deque[float] = deque(maxlen=quiet_rows)
+
+    def update(self, p: float) -> float:
+        """Gate one probability."""
+        passed = p if not self._recent or p > max(self._recent) else 0.0
+        self._recent.append(p)
+        return passed
+
+    def update_many(self, ps: FloatArray) -> FloatArray:
+        """The same as :meth:`update` on each probability in turn."""
+        ps = np.asarray(ps, dtype=np.float64).reshape(-1)
+        if ps.size == 0:
+            return np.zeros(0)
+        # pad the past with -inf so that every row has exactly quiet_rows predecessors
+        past = np.full(self.quiet_rows, -np.inf)
+        if self._recent:
+            past[-len(self._recent) :] = np.fromiter(self._recent, dtype=np.float64)
+        seq = np.concatenate((past, ps))
+        prior = sliding_window_view(seq[:-1], self.quiet_rows).max(axis=1)
+        self._recent.extend(ps[-self.quiet_rows :].tolist())
+        out: FloatArray = np.where(ps > prior, ps, 0.0)
+        return out
+
+
+@dataclass(frozen=True)
+class AlarmPolicy:
+    """When a gated score is an alarm: ``score >= level``, moved by ``offset`` decades."""
+
+    level: float = DEFAULT_LEVEL
+    offset: float = 0.0
+
+    @property
+    def threshold(self) -> float:
+        """The effective threshold on the gated score."""
+        tail = max(1.0 - self.level, math.ulp(1.0)) * math.pow(10.0, -self.offset)
+        return 1.0 - min(tail, 1.0)
+
+    def is_alarm(self, score: float) -> bool:
+        """Whether a gated score raises an alarm under this policy."""
+        return score > 0.0 and score >= self.threshold
+
+    def adjusted(self, steps: float) -> AlarmPolicy:
+        """A policy ``steps`` decades stricter (negative: more sensitive)."""
+        return replace(self, offset=self.offset + steps)
+
+
+__all__ = ["DEFAULT_LEVEL", "AlarmGate", "AlarmPolicy"]

@@ -1,0 +1,70 @@
+"""Calibration: raw scores become tail probabilities under the series' own history."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analytics_hub.analytics.anomaly.calibrate import TailCalibrator, from_surprise, surprise
+
+
+def test_nothing_is_calibrated_before_warm_up() -> None:
+    cal = TailCalibrator(warmup=10, refit_every=5)
+    assert [cal.update(float(x)) for x in range(10)] == [0.0] * 10
+    assert cal.ready
+    assert cal.update(5.0) > 0.0
+
+
+def test_probabilities_are_empirical_ranks_inside_the_history() -> None:
+    cal = TailCalibrator(warmup=100, refit_every=1000, min_count=5)
+    cal.update_many(np.arange(100, dtype=np.float64))  # history 0..99
+    # 20 of the 100 past scores are >= 80
+    assert cal.update(80.0) == pytest.approx(1 - 20 / 100)
+    assert cal.update(-1.0) == 0.0
+
+
+def test_beyond_the_history_the_tail_is_exponential_and_keeps_ordering() -> None:
+    cal = TailCalibrator(warmup=100, refit_every=1000, tail_quantile=0.9)
+    cal.update_many(np.arange(100, dtype=np.float64))
+    # above the 90th percentile (90) the mean excess is 4.5: tail = 0.1 exp(-(r - 90) / 4.5)
+    p = cal.update_many(np.array([120.0, 150.0, 200.0]))
+    expected = 1 - 0.1 * np.exp(-(np.array([120.0, 150.0, 200.0]) - 90.0) / 4.5)
+    np.testing.assert_allclose(p, expected)
+    assert p[0] < p[1] < p[2]
+
+
+def test_a_flat_history_makes_any_rise_maximally_surprising() -> None:
+    cal = TailCalibrator(warmup=50, refit_every=10)
+    cal.update_many(np.zeros(50))
+    assert cal.update(0.0) == 0.0
+    assert cal.update(0.001) == 1.0
+
+
+def test_block_updates_equal_single_updates_across_refits_and_wraparound() -> None:
+    rng = np.random.default_rng(1)
+    raws = rng.exponential(1.0, 700)
+    one = TailCalibrator(warmup=30, history=100, refit_every=7)
+    singles = np.array([one.update(float(r)) for r in raws])
+    block = TailCalibrator(warmup=30, history=100, refit_every=7)
+    parts = [block.update_many(raws[a:b]) for a, b in ((0, 13), (13, 400), (400, 700))]
+    np.testing.assert_array_equal(np.concatenate(parts), singles)
+
+
+def test_only_the_last_history_scores_count() -> None:
+    cal = TailCalibrator(warmup=10, history=10, refit_every=1)
+    cal.update_many(np.full(10, 100.0))
+    cal.update_many(np.zeros(10))  # the hundreds have left the history
+    assert cal.update(50.0) == 1.0
+
+
+def test_surprise_round_trips() -> None:
+    p = np.array([0.0, 0.9, 0.999])
+    np.testing.assert_allclose(surprise(p), [0.0, 1.0, 3.0])
+    np.testing.assert_allclose(from_surprise(surprise(p)), p)
+
+
+def test_bad_parameters_are_refused() -> None:
+    with pytest.raises(ValueError, match="min_count"):
+        TailCalibrator(warmup=2, min_count=5)
+    with pytest.raises(ValueError, match="tail_quantile"):
+        TailCalibrator(tail_quantile=1.0)

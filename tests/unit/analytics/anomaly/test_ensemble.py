@@ -1,0 +1,150 @@
+"""Voting, gating, alarm policy and the detector registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from analytics_hub.analytics.anomaly import (
+    DEFAULT_LEVEL,
+    DEFAULT_MEMBERS,
+    AlarmGate,
+    AlarmPolicy,
+    DetectorRegistry,
+    Ensemble,
+    EwmaDetector,
+    MemberSpec,
+    SeasonalDetector,
+    builtin_registry,
+    combine,
+    default_ensemble,
+)
+from analytics_hub.errors import ConflictError, NotFoundError, ValidationError
+
+Series = tuple[NDArray[np.float64], NDArray[np.float64]]
+
+
+def test_soft_vote_is_the_weighted_mean_of_rarities() -> None:
+    p = np.array([[0.999, 0.9], [0.9, 0.9]])  # 2 members, 2 rows; rarities 3, 1 and 1, 1
+    np.testing.assert_allclose(combine(p, "mean"), [0.99, 0.9])
+    np.testing.assert_allclose(combine(p, "mean", [2.0, 1.0]), [1 - 10 ** (-7 / 3), 0.9])
+    np.testing.assert_allclose(combine(p, "max"), [0.999, 0.9])
+    three = np.array([[0.999], [0.9], [0.5]])
+    np.testing.assert_allclose(combine(three, "median"), [0.9])
+
+
+def test_combine_refuses_bad_votes_and_weights() -> None:
+    p = np.array([[0.5], [0.5]])
+    with pytest.raises(ValidationError, match="weights"):
+        combine(p, "mean", [1.0])
+    with pytest.raises(ValidationError, match="weights"):
+        combine(p, "mean", [1.0, 0.0])
+    with pytest.raises(ValidationError, match="vote"):
+        combine(p, "most")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="member"):
+        Ensemble([])
+
+
+def test_gate_passes_a_plateau_once_and_an_escalation_again() -> None:
+    gate = AlarmGate(quiet_rows=3)
+    got = [gate.update(p) for p in (0.1, 0.9, 0.9, 0.9, 0.95, 0.2, 0.2, 0.2, 0.2, 0.9)]
+    assert got == [0.1, 0.9, 0.0, 0.0, 0.95, 0.0, 0.0, 0.0, 0.0, 0.9]
+
+
+def test_gate_batches_equal_single_updates() -> None:
+    ps = np.random.default_rng(0).random(500)
+    single = AlarmGate(20)
+    expected = np.array([single.update(float(p)) for p in ps])
+    block = AlarmGate(20)
+    got = np.concatenate([block.update_many(ps[:7]), block.update_many(ps[7:])])
+    np.testing.assert_array_equal(got, expected)
+    assert block.update_many(np.zeros(0)).shape == (0,)
+
+
+def test_policy_offset_moves_the_threshold_by_decades_and_is_reversible() -> None:
+    policy = AlarmPolicy(level=0.999)
+    assert policy.threshold == pytest.approx(0.999)
+    stricter = policy.adjusted(1)
+    assert stricter.threshold == pytest.approx(0.9999)
+    assert not stricter.is_alarm(0.9995)
+    assert policy.is_alarm(0.9995)
+    assert stricter.adjusted(-1) == policy
+    assert policy.adjusted(-1).threshold == pytest.approx(0.99)
+    assert not policy.is_alarm(0.0)
+    assert AlarmPolicy().level == DEFAULT_LEVEL
+
+
+def test_ensemble_updates_equal_its_batch_and_record_each_members_vote(
+    seasonal_data: Callable[..., Series],
+) -> None:
+    t, v = seasonal_data(days=2.5)
+    v[600] += 50
+
+    def build() -> Ensemble:
+        return Ensemble([SeasonalDetector(), EwmaDetector()], weights=[2.0, 1.0])
+
+    batch = build().score_many(t, v)
+    one = build()
+    singles = []
+    for a, b in zip(t, v, strict=True):
+        singles.append(one.update(float(a), float(b)))
+        if len(singles) == 601:
+            assert set(one.votes) == {"seasonal", "ewma"}
+            assert one.votes["seasonal"] > 1 - 1e-6
+    np.testing.assert_array_equal(np.array(singles), batch)
+    assert int(np.argmax(batch)) == 600
+    assert one.is_alarm(batch[600])
+
+
+def test_members_read_their_own_metric_of_a_row() -> None:
+    rng = np.random.default_rng(4)
+    t = 1e9 + 60.0 * np.arange(600)
+    rows = np.stack((10 + rng.normal(0, 1, 600), 500 + rng.normal(0, 5, 600)), axis=1)
+    rows[550, 1] += 80
+
+    def build() -> Ensemble:
+        return Ensemble([EwmaDetector(), EwmaDetector()], inputs=[0, 1], vote="max")
+
+    scores = build().score_many(t, rows)
+    assert int(np.argmax(scores)) == 550
+    members = build().member_scores(t, rows)
+    assert members.shape == (2, 600)
+    assert int(np.argmax(members[1])) == 550
+    assert members[0, 550] < 0.999  # the first metric saw nothing
+    with pytest.raises(ValidationError, match="reads value 2"):
+        Ensemble([EwmaDetector()], inputs=[2]).update(1.0, [1.0, 2.0])
+    with pytest.raises(ValidationError, match="one entry per member"):
+        Ensemble([EwmaDetector()], inputs=[0, 1])
+
+
+def test_registry_builtins_plugins_and_errors() -> None:
+    registry = builtin_registry()
+    assert registry.names() == ["cusum", "ewma", "forest", "seasonal"]
+    assert "seasonal" in registry
+    assert registry.create("ewma", alpha=0.1).name == "ewma"
+    with pytest.raises(ConflictError):
+        registry.register("ewma", EwmaDetector)
+    with pytest.raises(NotFoundError, match="known: cusum"):
+        registry.create("lstm")
+
+    class Flat(EwmaDetector):
+        name = "flat"
+
+    registry.register("flat", Flat)
+    ens = default_ensemble(registry, members=(MemberSpec("flat"), MemberSpec("seasonal", 2.0)))
+    assert [m.name for m in ens.members] == ["flat", "seasonal"]
+    assert ens.weights == [1.0, 2.0]
+    # a fresh registry does not see another's plugins: nothing registers on import
+    assert "flat" not in builtin_registry()
+    assert isinstance(DetectorRegistry().names(), list)
+
+
+def test_the_default_ensemble_is_built_from_the_measured_members() -> None:
+    ens = default_ensemble()
+    assert [m.name for m in ens.members] == [m.name for m in DEFAULT_MEMBERS]
+    assert ens.weights == [m.weight for m in DEFAULT_MEMBERS]
+    assert MemberSpec("forest", 1.0, {"extrapolate": False}).label == "forest[extrapolate=False]"
+    assert MemberSpec("seasonal").label == "seasonal"

@@ -1,0 +1,79 @@
+"""The Isolation Forest detector on rows of several metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analytics_hub.analytics.anomaly import ForestDetector
+from analytics_hub.analytics.anomaly.forest import window_features
+from analytics_hub.errors import ValidationError
+
+
+def rollup_rows(seed: int, n: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """Minute rows of (p95 latency, error rate, request count) around steady levels."""
+    rng = np.random.default_rng(seed)
+    t = 1e9 + 60.0 * np.arange(n)
+    rows = np.stack(
+        (
+            200 + rng.normal(0, 5, n),
+            0.01 + rng.normal(0, 0.002, n),
+            1000 + rng.normal(0, 30, n),
+        ),
+        axis=1,
+    )
+    return t, rows
+
+
+def small(**params: object) -> ForestDetector:
+    base: dict[str, object] = {"train_rows": 400, "min_train_rows": 200, "refit_every": 200}
+    return ForestDetector(**{**base, **params})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_one_metric_going_wrong_among_several_is_flagged(seed: int) -> None:
+    t, rows = rollup_rows(seed)
+    rows[900, 1] = 0.03  # the error rate triples; latency and volume look normal
+    scores = small().score_many(t, rows)
+    assert scores[900] > 1 - 1e-6
+    assert scores[900] >= scores[np.arange(t.size) != 900].max()
+
+
+def test_without_extrapolation_the_forest_cannot_rank_beyond_its_training_range() -> None:
+    # the reason for ``extrapolate``: splits lie inside the training range
+    t, rows = rollup_rows(0)
+    rows[900, 1] = 0.03
+    plain = small(extrapolate=False).score_many(t, rows)
+    assert plain[900] < 1 - 1e-6
+
+
+def test_rows_of_several_metrics_score_the_same_one_by_one_and_in_a_batch() -> None:
+    t, rows = rollup_rows(2, n=500)
+    batch = small(refit_every=100, trees=10).score_many(t, rows)
+    d = small(refit_every=100, trees=10)
+    singles = np.array([d.update(float(a), r) for a, r in zip(t, rows, strict=True)])
+    np.testing.assert_array_equal(singles, batch)
+    assert batch[:200].max() == 0.0  # nothing is scored before the first fit
+    assert batch[250:].max() > 0.0
+
+
+def test_the_number_of_metrics_may_not_change() -> None:
+    d = small()
+    d.update(1.0, [1.0, 2.0])
+    with pytest.raises(ValidationError, match="2"):
+        d.update(2.0, [1.0, 2.0, 3.0])
+
+
+def test_window_features_per_metric() -> None:
+    w = np.array([[[1.0, 10.0], [3.0, 10.0], [2.0, 10.0], [8.0, 40.0]]])  # 1 row, window 3
+    f = window_features(w)
+    # value, change, distance from the window median, spread (per metric)
+    np.testing.assert_allclose(f[0, :2], [8.0, 40.0])
+    np.testing.assert_allclose(f[0, 2:4], [6.0, 30.0])
+    np.testing.assert_allclose(f[0, 4:6], [6.0, 30.0])
+    np.testing.assert_allclose(f[0, 6:], np.std(w[0], axis=0))
+
+
+def test_bad_parameters_are_refused() -> None:
+    with pytest.raises(ValueError, match="window"):
+        ForestDetector(window=1)
