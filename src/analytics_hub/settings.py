@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("hub-data"), description="Directory of the embedded stores")
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds")
     port: int = Field(default=8080, ge=0, le=65535, description="HTTP port")
+    otlp_grpc_port: int = Field(
+        default=4317,
+        ge=0,
+        le=65535,
+        description="Port of OTLP/gRPC and the native gRPC ingest service; 0 turns gRPC off",
+    )
+    otlp_http_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Extra port serving OTLP/HTTP alone (conventionally 4318); 0: main port only",
+    )
     store: str = Field(
         default="",
         description="Event store URL; empty means duckdb:///<data_dir>/events.duckdb",
@@ -116,9 +128,35 @@ class Settings(BaseSettings):
     )
     retry_after_seconds: float = Field(default=1.0, gt=0, description="Retry-After on 429")
 
+    # the event bus
+    bus: str = Field(
+        default="journal",
+        description="Event bus: journal (embedded) or nats://host:port[,nats://host:port...]",
+    )
+    nats_stream_replicas: int = Field(
+        default=1, ge=1, le=5, description="Replicas of the JetStream streams"
+    )
+    nats_partitions: int = Field(
+        default=8, ge=1, le=1024, description="Partitions of each module's subjects (by asset_id)"
+    )
+    nats_retention_days: float = Field(
+        default=7.0, gt=0, description="How long JetStream keeps events"
+    )
+
     # the embedded store
     duckdb_memory_limit: str = Field(default="512MB", description="DuckDB memory limit")
     duckdb_threads: int = Field(default=0, ge=0, description="DuckDB threads; 0 = all cores")
+
+    # the PostgreSQL store (store = postgresql://...)
+    postgres_read_pool_size: int = Field(
+        default=8, ge=1, description="Most PostgreSQL connections serving queries"
+    )
+    postgres_write_pool_size: int = Field(
+        default=4, ge=1, description="Most PostgreSQL connections writing (events, maintenance)"
+    )
+    postgres_partitions_ahead_days: int = Field(
+        default=3, ge=0, le=60, description="Daily event partitions kept ready ahead of today"
+    )
 
     # retention, in days
     retention_raw_days: int = Field(default=30, ge=1, description="Raw events")
@@ -149,6 +187,11 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"currency rates must be positive: {', '.join(bad)}")
         return {k.upper(): r for k, r in v.items()}
+
+    @property
+    def bus_url(self) -> str:
+        """The event bus: ``journal`` or a comma-separated list of ``nats://`` servers."""
+        return self.bus.strip()
 
     @property
     def store_url(self) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tests.e2e.harness import Hub
 
-from analytics_hub.testing.hubprocess import HubProcess, create_key
+from analytics_hub.testing.hubprocess import HubProcess, create_key, free_port
 
 
 def _hub(data_dir: Path) -> Hub:
@@ -17,7 +17,8 @@ def _hub(data_dir: Path) -> Hub:
         for tenant in ("acme", "globex")
         for role in ("ingest", "read", "admin")
     }
-    return Hub(proc=HubProcess(data_dir=data_dir), keys=keys)
+    # Every e2e hub serves gRPC too (on a free port): the OTLP tests run over all transports.
+    return Hub(proc=HubProcess(data_dir=data_dir, otlp_grpc_port=free_port()), keys=keys)
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ def read_your_writes(request: httpx.Request) -> None:
     The hub acknowledges a batch once it is durable and makes it visible within a second;
     tests that read straight back need the stronger answer.
     """
-    if request.method == "POST" and request.url.path == "/api/v1/events":
-        if "wait" not in request.url.params:
-            request.url = request.url.copy_merge_params({"wait": "visible"})
+    is_post = request.method == "POST" and request.url.path == "/api/v1/events"
+    if is_post and "wait" not in request.url.params:
+        request.url = request.url.copy_merge_params({"wait": "visible"})
 
 
 @dataclass
@@ -28,6 +28,11 @@ class Hub:
     @property
     def url(self) -> str:
         return self.proc.url
+
+    @property
+    def grpc_target(self) -> str:
+        """``host:port`` of the hub's gRPC listener (OTLP/gRPC and the native service)."""
+        return self.proc.grpc_target
 
     def client(self, tenant: str = "acme", role: str = "admin") -> httpx.Client:
         """A client of ``tenant`` with ``role`` whose event posts read their own writes."""

@@ -57,7 +57,8 @@ def run_demo(tmp_path: Path) -> Iterator[Callable[[Path, int], Demo]]:
 
     def start(data_dir: Path, port: int) -> Demo:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-        env.update({"HUB_LOG_FORMAT": "json", "NO_COLOR": "1"})
+        # gRPC off: the default port 4317 may be taken by another hub on this machine
+        env.update({"HUB_LOG_FORMAT": "json", "NO_COLOR": "1", "HUB_OTLP_GRPC_PORT": "0"})
         cmd = [
             sys.executable, "-m", "analytics_hub.cli", "demo",
             "--data-dir", str(data_dir), "--port", str(port),

@@ -6,7 +6,9 @@ them; the test reads them back through the query API. The same test runs over tw
 transports: OTLP/HTTP protobuf through the SDK's own ``OTLPSpanExporter`` (gzip), and
 OTLP/HTTP JSON. The SDK ships no JSON exporter, so for JSON a small exporter here encodes
 the SDK's own spans with the SDK's OTLP encoder and writes them as OTLP/JSON (hex ids)
-itself, authenticating with ``x-api-key`` instead of a bearer token.
+itself, authenticating with ``x-api-key`` instead of a bearer token. The third transport
+is OTLP/gRPC through the SDK's gRPC ``OTLPSpanExporter`` (gzip, the key in the call
+metadata). Log records go over OTLP/HTTP and OTLP/gRPC.
 """
 
 from __future__ import annotations
@@ -16,24 +18,34 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 import msgspec
 import pytest
 from google.protobuf import json_format
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (
+    OTLPLogExporter as GrpcLogExporter,
+)
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+    OTLPSpanExporter as GrpcSpanExporter,
+)
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+from opentelemetry.sdk._logs.export import LogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
 from tests.e2e.harness import Hub
+
+from analytics_hub.testing.hubprocess import HubProcess, create_key, free_port
 
 MS = 1_000_000  # nanoseconds
 
@@ -64,6 +76,13 @@ class OtlpJsonSpanExporter(SpanExporter):
 
 def _exporter(hub: Hub, transport: str, key: str) -> SpanExporter:
     endpoint = f"{hub.url}/v1/traces"
+    if transport == "grpc":
+        return GrpcSpanExporter(
+            endpoint=hub.grpc_target,
+            insecure=True,
+            headers={"authorization": f"Bearer {key}"},
+            compression=grpc.Compression.Gzip,
+        )
     if transport == "protobuf":
         return OTLPSpanExporter(
             endpoint=endpoint,
@@ -188,7 +207,7 @@ def _name(event: dict[str, Any]) -> str:
     return str(data["data"]["name"] if "custom_type" in data else data["model_id"])
 
 
-@pytest.mark.parametrize("transport", ["protobuf", "json"])
+@pytest.mark.parametrize("transport", ["protobuf", "json", "grpc"])
 def test_sdk_spans_of_every_convention_are_queryable(hub: Hub, transport: str) -> None:
     asset = f"otlp-{transport}-{uuid.uuid4().hex[:8]}"
     provider = TracerProvider(
@@ -273,14 +292,23 @@ def test_sdk_spans_of_every_convention_are_queryable(hub: Hub, transport: str) -
     assert tool["payload"]["data"]["data"]["role"] == "execute_tool"
 
 
-def test_sdk_logs_are_stored_with_severity_body_and_trace_context(hub: Hub) -> None:
-    """Log records through the SDK's Logs API and its OTLP/HTTP protobuf log exporter."""
-    asset = f"otlp-logs-{uuid.uuid4().hex[:8]}"
+@pytest.mark.parametrize("transport", ["protobuf", "grpc"])
+def test_sdk_logs_are_stored_with_severity_body_and_trace_context(hub: Hub, transport: str) -> None:
+    """Log records through the SDK's Logs API and its OTLP log exporters."""
+    asset = f"otlp-logs-{transport}-{uuid.uuid4().hex[:8]}"
     provider = LoggerProvider(resource=Resource.create({"service.name": asset}))
-    exporter = OTLPLogExporter(
-        endpoint=f"{hub.url}/v1/logs",
-        headers={"Authorization": f"Bearer {hub.keys['acme:ingest']}"},
-    )
+    exporter: LogRecordExporter
+    if transport == "grpc":
+        exporter = GrpcLogExporter(
+            endpoint=hub.grpc_target,
+            insecure=True,
+            headers={"x-api-key": hub.keys["acme:ingest"]},
+        )
+    else:
+        exporter = OTLPLogExporter(
+            endpoint=f"{hub.url}/v1/logs",
+            headers={"Authorization": f"Bearer {hub.keys['acme:ingest']}"},
+        )
     provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
     logger = provider.get_logger("tests.e2e.otlp")
     tracer = TracerProvider().get_tracer("tests")
@@ -319,3 +347,39 @@ def test_sdk_logs_are_stored_with_severity_body_and_trace_context(hub: Hub) -> N
     assert warning["span_id"] == span_id
     assert by_severity["info"]["payload"]["data"]["data"]["body"] == "answered"
     assert by_severity["info"].get("trace_id") is None
+
+
+def test_the_dedicated_otlp_http_port_serves_otlp_alone(tmp_path: Path) -> None:
+    """``HUB_OTLP_HTTP_PORT`` (conventionally 4318) adds a listener with the OTLP routes."""
+    otlp_port = free_port()
+    proc = HubProcess(data_dir=tmp_path / "hub", env={"HUB_OTLP_HTTP_PORT": str(otlp_port)})
+    key = create_key(proc.data_dir, "acme", "ingest")
+    read = create_key(proc.data_dir, "acme", "read")
+    with proc:
+        asset = f"otlp-4318-{uuid.uuid4().hex[:8]}"
+        provider = TracerProvider(resource=Resource.create({"service.name": asset}))
+        exporter = OTLPSpanExporter(
+            endpoint=f"http://127.0.0.1:{otlp_port}/v1/traces",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace_id = _emit_trace(provider)
+        provider.shutdown()
+
+        def read_back() -> list[dict[str, Any]]:
+            r = httpx.get(
+                f"{proc.url}/api/v1/events",
+                params={"filter": f"trace_id:eq:{trace_id}", "limit": 100},
+                headers={"Authorization": f"Bearer {read}"},
+            )
+            assert r.status_code == 200, r.text
+            found: list[dict[str, Any]] = r.json()["events"]
+            return found
+
+        assert len(_eventually(read_back, lambda e: len(e) >= 7)) == 7
+        # the rest of the API stays on the main port
+        other = httpx.get(
+            f"http://127.0.0.1:{otlp_port}/api/v1/events",
+            headers={"Authorization": f"Bearer {read}"},
+        )
+        assert other.status_code == 404

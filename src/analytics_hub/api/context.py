@@ -13,6 +13,7 @@ from analytics_hub.auth.keys import KeyService
 from analytics_hub.ingest.deadletters import DeadLetterService
 from analytics_hub.ingest.otlp.receiver import OtlpReceiver
 from analytics_hub.ingest.service import IngestService
+from analytics_hub.pricing import PricingService
 from analytics_hub.query import QueryService
 from analytics_hub.store.base import RetentionReport
 
@@ -26,6 +27,7 @@ class ApiServices:
     otlp: OtlpReceiver
     dead_letters: DeadLetterService
     query: QueryService
+    pricing: PricingService
     metrics: HubMetrics
     readiness: Callable[[], dict[str, str]]  # raises UnavailableError when not ready
     apply_retention: Callable[[], RetentionReport]

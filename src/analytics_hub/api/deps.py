@@ -8,22 +8,12 @@ from fastapi import Depends, Request
 
 from analytics_hub.api.context import services
 from analytics_hub.auth.keys import Principal, Role
-from analytics_hub.errors import AuthenticationError
+from analytics_hub.auth.presented import presented_key
 
 
 def _presented_key(request: Request) -> str:
-    auth = request.headers.get("authorization")
-    if auth:
-        scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationError("use 'Authorization: Bearer <api key>'")
-        return token.strip()
-    key = request.headers.get("x-api-key")
-    if key:
-        return key.strip()
-    raise AuthenticationError(
-        "missing credential: send 'Authorization: Bearer <api key>' (or an 'x-api-key' header)"
-    )
+    headers = request.headers
+    return presented_key(headers.get("authorization"), headers.get("x-api-key"), carrier="header")
 
 
 def authenticate(request: Request) -> Principal:

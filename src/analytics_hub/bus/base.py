@@ -9,11 +9,15 @@ and the writer's idempotent store writes make that harmless.
 Messages are opaque bytes with a weight (the number of events they carry), which is what
 bounds the bus: when the weight published but not yet acknowledged would exceed the
 capacity, ``publish`` refuses at once with ``BackpressureError``.
+
+A bus that spreads messages over subjects (NATS JetStream: ``events.<module>.<partition>``)
+cannot read the opaque bytes itself; the assembly gives it a ``Router`` from the layer
+that owns the message format, which cuts one message into ``Part``s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,6 +31,20 @@ class Delivery:
     payload: bytes
     weight: int  # events in the message
     redelivered: bool = False  # published before the last restart, not acknowledged then
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One piece of a published message, keyed for a partitioned bus."""
+
+    module: str  # subject token of the source module: lower-case, no ``.``, ``*``, ``>``
+    partition: int  # stable hash of the asset_id, modulo the bus's partition count
+    payload: bytes
+    weight: int  # events in this piece; the pieces' weights add up to the message's
+
+
+# (payload, weight, largest piece in bytes) -> the pieces, together carrying the message
+Router = Callable[[bytes, int, int], Sequence[Part]]
 
 
 class EventBus(Protocol):
@@ -69,9 +87,17 @@ class EventBus(Protocol):
         """The consumer has made these messages durable elsewhere; they may be dropped."""
         ...
 
+    def reject(self, deliveries: Sequence[Delivery], error: str) -> None:
+        """The consumer could not process these; deliver them again later.
+
+        A bus that counts delivery attempts moves a message that keeps failing, with
+        ``error``, to its dead-letter subject instead of delivering it again.
+        """
+        ...
+
     def close(self) -> None:
         """Stop accepting publishes and release resources; unacknowledged messages stay."""
         ...
 
 
-__all__ = ["Delivery", "EventBus"]
+__all__ = ["Delivery", "EventBus", "Part", "Router"]

@@ -176,6 +176,21 @@ class JournalBus:
         for segment in done:
             segment.path.unlink(missing_ok=True)
 
+    def reject(self, deliveries: Sequence[Delivery], error: str) -> None:
+        """Put the messages back at the head of the queue, to be fetched again at once.
+
+        The journal keeps no attempt count and has no dead-letter subject: with a single
+        consumer, order matters more than skipping a message that keeps failing.
+        """
+        if not deliveries:
+            return
+        log.warning("journal messages rejected; delivering again", error=error)
+        with self._cond:
+            for delivery in reversed(deliveries):
+                self._ready.appendleft(delivery)
+                self._ready_weight += delivery.weight
+            self._cond.notify_all()
+
     def close(self) -> None:
         """Flush what is pending, stop the sync thread, close the segment."""
         with self._cond:

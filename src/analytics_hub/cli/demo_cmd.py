@@ -21,7 +21,7 @@ import typer
 
 from analytics_hub.auth.keys import KeyService
 from analytics_hub.cli.options import ConfigFile, DataDir, settings_from
-from analytics_hub.cli.serve_cmd import Host, Port
+from analytics_hub.cli.serve_cmd import Host, OtlpGrpcPort, OtlpHttpPort, Port, extra_listeners
 from analytics_hub.client import HubClient
 from analytics_hub.demo import DemoGenerator, DemoRunner, default_window, describe_incidents
 from analytics_hub.server.stores import open_control_store
@@ -73,11 +73,20 @@ def demo(
     rate: Annotated[float, typer.Option(help="Mean live events per second")] = 5.0,
     backfill_days: Annotated[float, typer.Option(help="Days of history on the first run")] = 7.0,
     seed: Annotated[int, typer.Option(help="Seed of the generator")] = 42,
+    otlp_grpc_port: OtlpGrpcPort = None,
+    otlp_http_port: OtlpHttpPort = None,
 ) -> None:
     """Start the hub with the demo traffic generator (see docs/demo.md)."""
     from analytics_hub.server.runner import HubServer  # only the serving commands need it
 
-    settings = settings_from(data_dir, config, host=host, port=port)
+    settings = settings_from(
+        data_dir,
+        config,
+        host=host,
+        port=port,
+        otlp_grpc_port=otlp_grpc_port,
+        otlp_http_port=otlp_http_port,
+    )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     state = _demo_state(settings, DemoGenerator(seed).tenant_names, backfill_days)
     # Incidents are scheduled from the first run's backfill start, on every run.
@@ -105,6 +114,7 @@ def demo(
             "",
             f"LLM Analytics Hub (demo) listening on {s.url}",
             f"  interactive API docs: {s.url}/docs",
+            *extra_listeners(s.url, settings),
             f"  API key for tenant {tenant!r} (admin): {state['user_key']}",
             f"  data directory: {settings.data_dir.resolve()}",
         ]

@@ -24,7 +24,8 @@ from analytics_hub.client import HubClient, HubClientError
 from analytics_hub.errors import HubError
 from analytics_hub.events import Normalizer
 from analytics_hub.ingest.service import dead_letters_of
-from analytics_hub.server.stores import open_event_store
+from analytics_hub.pricing import PriceBook, PricingService, shipped_price_file
+from analytics_hub.server.stores import open_control_store, open_event_store
 
 _encode = msgspec.json.Encoder().encode
 
@@ -144,6 +145,8 @@ def _direct(
         max_future_skew_seconds=settings.max_future_skew_seconds,
         max_age_seconds=settings.retention_raw_days * 86400.0,
     )
+    control = open_control_store(settings)  # the tenant's price overrides
+    pricing = PricingService(PriceBook(shipped_price_file()), control)
     offset = 0
     try:
         with _progress() as bar:
@@ -151,7 +154,7 @@ def _direct(
             for batch in batches:
                 now = datetime.now(UTC)
                 decoded = normalizer.decode_json(_encode(batch), tenant_id=tenant, received_at=now)
-                store.write_events(decoded.table)
+                store.write_events(pricing.price(tenant, decoded.table))
                 letters = dead_letters_of(decoded, tenant, now)
                 if letters:
                     store.write_dead_letters(letters)
@@ -163,6 +166,7 @@ def _direct(
                 bar.advance(task, len(batch))
     finally:
         store.close()
+        control.close()
 
 
 __all__ = ["ingest"]

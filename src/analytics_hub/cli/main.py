@@ -10,6 +10,8 @@ from analytics_hub.cli import (
     demo_cmd,
     ingest_cmd,
     keys_cmd,
+    migrate_cmd,
+    prices_cmd,
     query_cmd,
     retention_cmd,
     serve_cmd,
@@ -26,9 +28,11 @@ app.command("serve")(serve_cmd.serve)
 app.command("demo")(demo_cmd.demo)
 app.command("ingest")(ingest_cmd.ingest)
 app.command("query")(query_cmd.query)
+app.command("migrate")(migrate_cmd.migrate)
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(retention_cmd.app, name="retention")
+app.add_typer(prices_cmd.app, name="prices")
 
 
 @app.command("version")

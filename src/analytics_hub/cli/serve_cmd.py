@@ -7,12 +7,25 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from analytics_hub.cli.options import ConfigFile, DataDir, settings_from
+from analytics_hub.settings import Settings
 
 if TYPE_CHECKING:
     from analytics_hub.server.runner import HubServer
 
 Host = Annotated[str | None, typer.Option("--host", help="Bind address (default 127.0.0.1)")]
 Port = Annotated[int | None, typer.Option("--port", "-p", help="HTTP port (default 8080)")]
+OtlpGrpcPort = Annotated[
+    int | None,
+    typer.Option(
+        "--otlp-grpc-port", help="OTLP/gRPC and native gRPC ingest port (default 4317; 0: off)"
+    ),
+]
+OtlpHttpPort = Annotated[
+    int | None,
+    typer.Option(
+        "--otlp-http-port", help="Extra OTLP/HTTP-only port, e.g. 4318 (default 0: main port only)"
+    ),
+]
 
 
 def serve(
@@ -20,20 +33,44 @@ def serve(
     host: Host = None,
     port: Port = None,
     config: ConfigFile = None,
+    otlp_grpc_port: OtlpGrpcPort = None,
+    otlp_http_port: OtlpHttpPort = None,
 ) -> None:
     """Start the hub: ingest, store and query, with everything in one process."""
     # The server stack (FastAPI, uvicorn) is imported only by the commands that serve, so
     # that the other commands start fast.
     from analytics_hub.server.runner import HubServer
 
-    settings = settings_from(data_dir, config, host=host, port=port)
+    settings = settings_from(
+        data_dir,
+        config,
+        host=host,
+        port=port,
+        otlp_grpc_port=otlp_grpc_port,
+        otlp_http_port=otlp_http_port,
+    )
     server = HubServer(settings)
 
     def announce(s: HubServer) -> None:
         typer.echo(f"LLM Analytics Hub listening on {s.url}  (API docs: {s.url}/docs)", err=True)
+        for line in extra_listeners(s.url, settings):
+            typer.echo(line, err=True)
         typer.echo(f"data directory: {settings.data_dir.resolve()}", err=True)
 
     server.run(on_started=announce)
 
 
-__all__ = ["serve"]
+def extra_listeners(url: str, settings: Settings) -> list[str]:
+    """Lines announcing the gRPC and dedicated OTLP/HTTP listeners that are on."""
+    host = url.rsplit(":", 1)[0].removeprefix("http://")
+    lines = []
+    if settings.otlp_grpc_port:
+        lines.append(
+            f"  gRPC (OTLP and analytics_hub.v1.IngestService): {host}:{settings.otlp_grpc_port}"
+        )
+    if settings.otlp_http_port:
+        lines.append(f"  OTLP/HTTP: http://{host}:{settings.otlp_http_port}")
+    return lines
+
+
+__all__ = ["OtlpGrpcPort", "OtlpHttpPort", "extra_listeners", "serve"]

@@ -1,4 +1,5 @@
-"""The ``ControlStore`` port: control-plane data (API keys now; dashboards and rules later).
+"""The ``ControlStore`` port: control-plane data (API keys, per-tenant price overrides;
+dashboards and rules later).
 
 Kept apart from the event store so that the command line can manage keys while a server
 holds the event store open, and so that it can live in PostgreSQL in distributed mode.
@@ -7,7 +8,7 @@ holds the event store open, and so that it can live in PostgreSQL in distributed
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
 
@@ -22,6 +23,25 @@ class ApiKeyRecord:
     secret_hash: str
     created_at: datetime
     revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PriceOverrideRecord:
+    """One tenant's price for one model from ``valid_from`` on, USD per million tokens.
+
+    ``provider`` is canonical and ``model`` normalised (see ``analytics_hub.pricing``);
+    ``cached_input`` and ``reasoning`` None mean "as input" and "as output".
+    """
+
+    tenant_id: str
+    provider: str
+    model: str
+    valid_from: date
+    input: float
+    output: float
+    cached_input: float | None
+    reasoning: float | None
+    updated_at: datetime
 
 
 @runtime_checkable
@@ -44,9 +64,24 @@ class ControlStore(Protocol):
         """Revoke a key; False if unknown or already revoked."""
         ...
 
+    def put_price_override(self, record: PriceOverrideRecord) -> None:
+        """Store a price override, replacing the one of the same tenant, provider, model
+        and ``valid_from``."""
+        ...
+
+    def list_price_overrides(self, tenant_id: str) -> list[PriceOverrideRecord]:
+        """A tenant's price overrides, by provider, model and ``valid_from``."""
+        ...
+
+    def delete_price_overrides(
+        self, tenant_id: str, provider: str, model: str, valid_from: date | None = None
+    ) -> int:
+        """Delete a tenant's overrides of one model (one period, or all); how many went."""
+        ...
+
     def close(self) -> None:
         """Release the store. Idempotent."""
         ...
 
 
-__all__ = ["ApiKeyRecord", "ControlStore"]
+__all__ = ["ApiKeyRecord", "ControlStore", "PriceOverrideRecord"]

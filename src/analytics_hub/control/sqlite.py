@@ -1,20 +1,26 @@
 """SQLite control store for embedded mode: a small file beside the event store.
 
-SQLite in WAL mode lets the server and the command line (``analytics-hub keys``) use the
-same file at once, which the embedded event store (DuckDB, one process) cannot.
+SQLite in WAL mode lets the server and the command line (``analytics-hub keys``,
+``analytics-hub prices import``) use the same file at once, which the embedded event store
+(DuckDB, one process) cannot.
+
+Schema changes are numbered migrations recorded in SQLite's ``user_version``: each runs
+once, in order, inside ``BEGIN IMMEDIATE`` so that a server and a command opening the
+file together cannot both apply one. Version 1 is the original key table (written with
+``IF NOT EXISTS``, so files made before the ledger existed pass through it unchanged).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from analytics_hub.control.base import ApiKeyRecord
+from analytics_hub.control.base import ApiKeyRecord, PriceOverrideRecord
 from analytics_hub.errors import ConflictError
 
-_SCHEMA = """
+_KEYS = """
 CREATE TABLE IF NOT EXISTS api_keys (
     key_id TEXT PRIMARY KEY,
     tenant_id TEXT NOT NULL,
@@ -26,6 +32,24 @@ CREATE TABLE IF NOT EXISTS api_keys (
 );
 CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant_id);
 """
+
+_PRICE_OVERRIDES = """
+CREATE TABLE price_overrides (
+    tenant_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    valid_from TEXT NOT NULL,          -- ISO day, UTC
+    input REAL NOT NULL,               -- USD per million tokens
+    output REAL NOT NULL,
+    cached_input REAL,                 -- NULL: as input
+    reasoning REAL,                    -- NULL: as output
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, provider, model, valid_from)
+);
+"""
+
+# (version, SQL): applied in order; never edit one that was released.
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _KEYS), (2, _PRICE_OVERRIDES))
 
 
 def _ts(value: str | None) -> datetime | None:
@@ -41,8 +65,7 @@ class SQLiteControlStore:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._closed = False
-        con = self._con()
-        con.executescript(_SCHEMA)
+        self._migrate(self._con())
 
     def _con(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
@@ -52,6 +75,23 @@ class SQLiteControlStore:
             con.execute("PRAGMA synchronous=FULL")
             self._local.con = con
         return con
+
+    @staticmethod
+    def _migrate(con: sqlite3.Connection) -> None:
+        if con.execute("PRAGMA user_version").fetchone()[0] >= MIGRATIONS[-1][0]:
+            return
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            done = con.execute("PRAGMA user_version").fetchone()[0]  # another may have won
+            for version, sql in MIGRATIONS:
+                if version > done:
+                    for statement in filter(str.strip, sql.split(";")):
+                        con.execute(statement)
+                    con.execute(f"PRAGMA user_version = {int(version)}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     def add_key(self, record: ApiKeyRecord) -> None:
         try:
@@ -94,6 +134,57 @@ class SQLiteControlStore:
         )
         return cur.rowcount == 1
 
+    def put_price_override(self, record: PriceOverrideRecord) -> None:
+        self._con().execute(
+            "INSERT OR REPLACE INTO price_overrides VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.tenant_id,
+                record.provider,
+                record.model,
+                record.valid_from.isoformat(),
+                record.input,
+                record.output,
+                record.cached_input,
+                record.reasoning,
+                record.updated_at.astimezone(UTC).isoformat(),
+            ),
+        )
+
+    def list_price_overrides(self, tenant_id: str) -> list[PriceOverrideRecord]:
+        rows = (
+            self._con()
+            .execute(
+                "SELECT * FROM price_overrides WHERE tenant_id = ?"
+                " ORDER BY provider, model, valid_from",
+                (tenant_id,),
+            )
+            .fetchall()
+        )
+        return [
+            PriceOverrideRecord(
+                tenant_id=r[0],
+                provider=r[1],
+                model=r[2],
+                valid_from=date.fromisoformat(r[3]),
+                input=r[4],
+                output=r[5],
+                cached_input=r[6],
+                reasoning=r[7],
+                updated_at=datetime.fromisoformat(r[8]),
+            )
+            for r in rows
+        ]
+
+    def delete_price_overrides(
+        self, tenant_id: str, provider: str, model: str, valid_from: date | None = None
+    ) -> int:
+        sql = "DELETE FROM price_overrides WHERE tenant_id = ? AND provider = ? AND model = ?"
+        params: tuple[str, ...] = (tenant_id, provider, model)
+        if valid_from is not None:
+            sql += " AND valid_from = ?"
+            params += (valid_from.isoformat(),)
+        return self._con().execute(sql, params).rowcount
+
     def close(self) -> None:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
         if con is not None:
@@ -115,4 +206,4 @@ class SQLiteControlStore:
         )
 
 
-__all__ = ["SQLiteControlStore"]
+__all__ = ["MIGRATIONS", "SQLiteControlStore"]

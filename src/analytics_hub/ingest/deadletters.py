@@ -16,6 +16,7 @@ import anyio.to_thread
 from analytics_hub.errors import NotFoundError, ValidationError
 from analytics_hub.events import Normalizer
 from analytics_hub.ingest.pipeline import Pipeline
+from analytics_hub.ingest.service import BatchPricer
 from analytics_hub.store.base import DeadLetterRecord, EventStore
 
 MAX_REPLAY = 1000
@@ -32,10 +33,18 @@ class ReplayOutcome:
 class DeadLetterService:
     """Lists and replays a tenant's dead letters."""
 
-    def __init__(self, store: EventStore, normalizer: Normalizer, pipeline: Pipeline) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        normalizer: Normalizer,
+        pipeline: Pipeline,
+        *,
+        pricer: BatchPricer | None = None,
+    ) -> None:
         self._store = store
         self._normalizer = normalizer
         self._pipeline = pipeline
+        self._pricer = pricer
 
     async def list(
         self, tenant_id: str, *, limit: int, before: str | None, status: str | None
@@ -72,7 +81,10 @@ class DeadLetterService:
             )
         ok = [r.id for r in pending if r.id not in failing]
         if batch.table.num_rows:
-            await self._pipeline.write(batch.table, visible=True)
+            table = batch.table
+            if self._pricer is not None:  # priced as at ingest: replayed calls are calls
+                table = self._pricer.price(tenant_id, table)
+            await self._pipeline.write(table, visible=True)
         if ok:
             await anyio.to_thread.run_sync(self._store.mark_dead_letters_replayed, tenant_id, ok)
         return ReplayOutcome(replayed=ok, still_failing=failing)

@@ -125,7 +125,7 @@ class Pipeline:
                 break
             self._commit_until_done(deliveries)
         if recovered:
-            log.info("stored events recovered from the journal", events=recovered)
+            log.info("stored events the bus kept from before this start", events=recovered)
         self._thread = threading.Thread(target=self._run, name="hub-writer", daemon=True)
         self._thread.start()
 

@@ -1,6 +1,8 @@
 """Ingestion as a feature: decode, validate and normalise a body, then store it durably.
 
 The API layer hands over raw bytes and the caller's tenant; this module never sees HTTP.
+An optional pricer enriches each decoded batch (cost of model calls that carry tokens
+but no cost) before it is published, whatever protocol brought it.
 Rejected events travel in the same bus message as the accepted ones and reach the
 dead-letter store in the same commit, so a 202 means both are durable.
 """
@@ -8,6 +10,7 @@ dead-letter store in the same commit, so a 202 means both are durable.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -32,6 +35,14 @@ class IngestObserver(Protocol):
     def accepted(self, tenant_id: str, table: pa.Table) -> None: ...
 
     def rejected(self, tenant_id: str, errors: Sequence[EventError]) -> None: ...
+
+
+class BatchPricer(Protocol):
+    """Prices the model calls of a decoded batch (the pricing feature implements it)."""
+
+    def price(self, tenant_id: str, table: pa.Table) -> pa.Table:
+        """``table`` (``EVENT_SCHEMA``) with ``cost_usd`` and ``cost_source`` filled in."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +82,13 @@ class IngestService:
         *,
         max_batch_events: int,
         observer: IngestObserver | None = None,
+        pricer: BatchPricer | None = None,
     ) -> None:
         self._normalizer = normalizer
         self._pipeline = pipeline
         self._max_batch = max_batch_events
         self._observer = observer
+        self._pricer = pricer
         self._decode_limiter: anyio.CapacityLimiter | None = None  # made in the event loop
 
     def decode(self, tenant_id: str, body: bytes, fmt: BodyFormat) -> DecodedBatch:
@@ -115,14 +128,21 @@ class IngestService:
         self, tenant_id: str, batch: DecodedBatch, *, visible: bool = False
     ) -> IngestResult:
         """Store an already decoded batch (used by every ingest protocol)."""
+        batch = self._priced(tenant_id, batch)
         return await self._finish(tenant_id, batch, self._publish(tenant_id, batch), visible)
 
     def _decode_and_publish(
         self, tenant_id: str, body: bytes, fmt: BodyFormat
     ) -> tuple[DecodedBatch, Future[int] | None]:
         # Encoding the bus message is CPU work too: done here, in the decoding thread.
-        batch = self.decode(tenant_id, body, fmt)
+        batch = self._priced(tenant_id, self.decode(tenant_id, body, fmt))
         return batch, self._publish(tenant_id, batch)
+
+    def _priced(self, tenant_id: str, batch: DecodedBatch) -> DecodedBatch:
+        if self._pricer is None or not batch.table.num_rows:
+            return batch
+        table = self._pricer.price(tenant_id, batch.table)
+        return batch if table is batch.table else dataclasses.replace(batch, table=table)
 
     def _publish(self, tenant_id: str, batch: DecodedBatch) -> Future[int] | None:
         letters = dead_letters_of(batch, tenant_id, datetime.now(UTC))
@@ -148,4 +168,4 @@ class IngestService:
         )
 
 
-__all__ = ["IngestObserver", "IngestResult", "IngestService", "dead_letters_of"]
+__all__ = ["BatchPricer", "IngestObserver", "IngestResult", "IngestService", "dead_letters_of"]

@@ -66,7 +66,8 @@ def envelope(columns: Sequence[str], row: Sequence[object]) -> dict[str, Any]:
     """A stored event in the shape it was sent: the envelope plus a ``hub`` object.
 
     ``payload.data`` is the normalised data (units converted, hot fields included);
-    ``hub`` holds what the hub added on receipt.
+    ``hub`` holds what the hub added on receipt, including the cost in USD it stored
+    (computed from the price table when the event carried tokens but no cost).
     """
     s = dict(zip(columns, row, strict=True))
 
@@ -92,6 +93,7 @@ def envelope(columns: Sequence[str], row: Sequence[object]) -> dict[str, Any]:
             "received_at": text("received_at"),
             "skew_ms": s.get("skew_ms"),
             "cost_source": s.get("cost_source"),
+            "cost_usd": s.get("cost_usd"),
         },
     }
 

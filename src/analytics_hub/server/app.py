@@ -19,7 +19,7 @@ from analytics_hub.api.context import ApiServices
 from analytics_hub.api.errors import install_error_handlers
 from analytics_hub.api.metrics import HubMetrics
 from analytics_hub.api.middleware import RequestMetricsMiddleware
-from analytics_hub.api.rest import admin, deadletters, health, ingest, otlp, query
+from analytics_hub.api.rest import admin, deadletters, health, ingest, otlp, prices, query
 from analytics_hub.auth.keys import KeyService
 from analytics_hub.errors import UnavailableError
 from analytics_hub.events import Normalizer, envelope_json_schema, openapi_components
@@ -28,7 +28,10 @@ from analytics_hub.ingest.otlp.options import OtlpOptions
 from analytics_hub.ingest.otlp.receiver import OtlpReceiver
 from analytics_hub.ingest.pipeline import CommitPolicy, Pipeline
 from analytics_hub.ingest.service import IngestService
+from analytics_hub.pricing import PriceBook, PricingService, shipped_price_file
 from analytics_hub.query import QueryService
+from analytics_hub.server.grpc_server import grpc_listener
+from analytics_hub.server.otlp_http import otlp_http_listener
 from analytics_hub.server.stores import open_control_store, open_event_bus, open_event_store
 from analytics_hub.server.tasks import apply_retention, compaction_task, retention_task
 from analytics_hub.settings import Settings
@@ -48,6 +51,9 @@ def create_app(settings: Settings) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = open_event_store(settings)
     control = open_control_store(settings)
+    pricing = PricingService(
+        PriceBook(shipped_price_file()), control, store, raw_days=settings.retention_raw_days
+    )
     metrics = HubMetrics()
     pipeline = Pipeline(
         store,
@@ -79,7 +85,11 @@ def create_app(settings: Settings) -> FastAPI:
         }
 
     ingest_service = IngestService(
-        normalizer, pipeline, max_batch_events=settings.max_batch_events, observer=metrics
+        normalizer,
+        pipeline,
+        max_batch_events=settings.max_batch_events,
+        observer=metrics,
+        pricer=pricing,
     )
     otlp_options = OtlpOptions(
         asset_attribute=settings.otlp_asset_attribute,
@@ -90,7 +100,8 @@ def create_app(settings: Settings) -> FastAPI:
         keys=KeyService(control),
         ingest=ingest_service,
         otlp=OtlpReceiver(ingest_service, normalizer, otlp_options),
-        dead_letters=DeadLetterService(store, normalizer, pipeline),
+        dead_letters=DeadLetterService(store, normalizer, pipeline, pricer=pricing),
+        pricing=pricing,
         query=QueryService(
             store,
             max_rows=settings.query_max_rows,
@@ -112,7 +123,10 @@ def create_app(settings: Settings) -> FastAPI:
         for task in background:
             task.start()
         try:
-            yield
+            # The extra listeners stop (their calls in progress finish) before the
+            # pipeline drains below.
+            async with grpc_listener(settings, services), otlp_http_listener(settings, services):
+                yield
         finally:
             for task in background:
                 await task.stop()
@@ -131,7 +145,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
-    for module in (ingest, otlp, query, deadletters, admin, health):
+    for module in (ingest, otlp, query, prices, deadletters, admin, health):
         app.include_router(module.router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

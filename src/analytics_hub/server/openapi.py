@@ -19,7 +19,8 @@ from analytics_hub.settings import Settings
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of the hub (built on a throw-away data directory)."""
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(Settings(data_dir=Path(tmp)))
+        # No gRPC listener: a throw-away app must not take (or fail on) port 4317.
+        app = create_app(Settings(data_dir=Path(tmp), otlp_grpc_port=0, otlp_http_port=0))
         doc = app.openapi()
 
         # Entering the lifespan and leaving it closes the stores create_app opened.

@@ -2,33 +2,55 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from urllib.parse import urlparse
 
 from analytics_hub.bus.base import EventBus
 from analytics_hub.bus.journal import JournalBus
+from analytics_hub.bus.nats import NatsBus
 from analytics_hub.control.base import ControlStore
 from analytics_hub.control.sqlite import SQLiteControlStore
 from analytics_hub.errors import ValidationError
+from analytics_hub.ingest.busrouting import route_batch
 from analytics_hub.settings import Settings
 from analytics_hub.store.base import EventStore
 from analytics_hub.store.duckdb import DuckDBStore
+from analytics_hub.store.postgres import PostgresStore
 
 
-def open_event_store(settings: Settings) -> EventStore:
-    """The event store named by ``settings.store_url``, migrated."""
+def connect_event_store(settings: Settings) -> EventStore:
+    """The event store named by ``settings.store_url``, opened but not migrated."""
     url = settings.store_url
     parsed = urlparse(url)
     if parsed.scheme == "duckdb":
         # As in SQLAlchemy: duckdb:///relative/file.duckdb, duckdb:////absolute/file.duckdb
         path = Path(url.removeprefix("duckdb:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        store: EventStore = DuckDBStore(
+        return DuckDBStore(
             path, memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads
         )
-    else:
-        raise ValidationError(f"unsupported store URL {url!r}: use duckdb:///path/to/file.duckdb")
-    store.migrate()
+    if parsed.scheme in ("postgresql", "postgres"):
+        return PostgresStore(
+            url,
+            read_pool_size=settings.postgres_read_pool_size,
+            write_pool_size=settings.postgres_write_pool_size,
+            partitions_ahead_days=settings.postgres_partitions_ahead_days,
+        )
+    raise ValidationError(
+        f"unsupported store URL {url!r}: use duckdb:///path/to/file.duckdb or"
+        " postgresql://user@host:5432/database"
+    )
+
+
+def open_event_store(settings: Settings) -> EventStore:
+    """The event store named by ``settings.store_url``, migrated."""
+    store = connect_event_store(settings)
+    try:
+        store.migrate()
+    except BaseException:
+        store.close()
+        raise
     return store
 
 
@@ -38,13 +60,33 @@ def open_control_store(settings: Settings) -> ControlStore:
 
 
 def open_event_bus(settings: Settings) -> EventBus:
-    """The bus between ingest and the writer: the fsynced journal in the data directory."""
-    return JournalBus(
-        settings.data_dir / "journal",
-        capacity=max(settings.pipeline_capacity_events, settings.max_batch_events),
-        retry_after=settings.retry_after_seconds,
-        segment_bytes=settings.journal_segment_bytes,
+    """The bus between ingest and the writers, named by ``settings.bus_url``.
+
+    ``journal``: the fsynced journal in the data directory. ``nats://host:port[,...]``:
+    NATS JetStream, messages cut into ``events.<module>.<partition>`` pieces.
+    """
+    url = settings.bus_url
+    capacity = max(settings.pipeline_capacity_events, settings.max_batch_events)
+    if url == "journal":
+        return JournalBus(
+            settings.data_dir / "journal",
+            capacity=capacity,
+            retry_after=settings.retry_after_seconds,
+            segment_bytes=settings.journal_segment_bytes,
+        )
+    servers = [s.strip() for s in url.split(",") if s.strip()]
+    if servers and all(urlparse(s).scheme == "nats" for s in servers):
+        return NatsBus(
+            servers,
+            capacity=capacity,
+            replicas=settings.nats_stream_replicas,
+            retention_days=settings.nats_retention_days,
+            router=functools.partial(route_batch, partitions=settings.nats_partitions),
+            retry_after=settings.retry_after_seconds,
+        )
+    raise ValidationError(
+        f"unsupported bus {url!r}: use journal or nats://host:port[,nats://host:port...]"
     )
 
 
-__all__ = ["open_control_store", "open_event_bus", "open_event_store"]
+__all__ = ["connect_event_store", "open_control_store", "open_event_bus", "open_event_store"]

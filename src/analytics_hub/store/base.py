@@ -14,6 +14,10 @@ Tables every backend keeps (the column lists live in :mod:`analytics_hub.events.
   dimension combination (one per commit) until compaction merges them, so readers always
   aggregate with ``sum``/``min``/``max``.
 - ``dead_letters``: rejected events with their errors, listable and replayable.
+
+Re-pricing (:meth:`EventStore.reprice`) is the one operation that changes stored events:
+it gives model calls a cost once their model has a price, and appends rollup deltas that
+carry the change, so that rollups keep adding up to the raw events.
 """
 
 from __future__ import annotations
@@ -85,6 +89,30 @@ class DeadLetterRecord:
     replayed_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class RepriceReport:
+    """What one re-pricing pass did."""
+
+    examined: int  # model calls looked at (unpriced ones whose model may have a price)
+    repriced: int  # model calls whose cost changed (now ``computed``)
+    unpriced: int  # model calls looked at that still have no price
+
+
+class Repricer(Protocol):
+    """Prices one tenant's model calls for :meth:`EventStore.reprice` (the pricing
+    feature implements it; the store only asks)."""
+
+    def covers(self, provider: str, model_id: str) -> bool:
+        """Whether this model may have a price on some day (a filter before reading)."""
+        ...
+
+    def costs(self, rows: pa.Table) -> pa.Array:
+        """USD per row (float64, null: no price) of ``rows``, which carry the columns
+        ``ts``, ``provider``, ``model_id``, ``input_tokens``, ``output_tokens``,
+        ``cached_input_tokens``, ``reasoning_tokens`` and ``total_tokens``."""
+        ...
+
+
 @runtime_checkable
 class EventStore(Protocol):
     """Port of the event store. Implementations must be safe to call from many threads."""
@@ -141,6 +169,25 @@ class EventStore(Protocol):
         """Merge rollup delta rows of buckets that closed before ``older_than``."""
         ...
 
+    def reprice(
+        self,
+        tenant_id: str,
+        start: datetime,
+        end: datetime,
+        repricer: Repricer,
+        *,
+        recompute: bool = False,
+    ) -> RepriceReport:
+        """Price a tenant's model calls with event time in ``[start, end)`` again.
+
+        Unpriced calls (``cost_source = unpriced``) that ``repricer`` now prices get the
+        cost and ``computed``; with ``recompute``, calls already ``computed`` are priced
+        again too (and become ``unpriced`` when their price went away). Provided costs are
+        never touched. Each change is stored with rollup deltas (cost, unpriced count) in
+        the same transaction, a slice of time at a time.
+        """
+        ...
+
     def check(self) -> None:
         """Raise ``UnavailableError`` unless the store is writable and queryable."""
         ...
@@ -155,6 +202,8 @@ __all__ = [
     "DeadLetterRecord",
     "EventStore",
     "QueryRows",
+    "RepriceReport",
+    "Repricer",
     "RetentionPolicy",
     "RetentionReport",
     "WriteResult",

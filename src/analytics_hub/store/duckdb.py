@@ -9,7 +9,8 @@ Idempotency without a primary key: ``docs/decisions/0001-dedupe-by-anti-join.md`
 The rollup SQL lives in :mod:`analytics_hub.store.duckdb_rollups`, the schema in
 :mod:`analytics_hub.store.duckdb_schema`, dead letters in
 :mod:`analytics_hub.store.duckdb_deadletters`, retention and compaction in
-:mod:`analytics_hub.store.duckdb_maintenance`.
+:mod:`analytics_hub.store.duckdb_maintenance`, re-pricing in
+:mod:`analytics_hub.store.duckdb_pricing`.
 """
 
 from __future__ import annotations
@@ -31,10 +32,13 @@ from analytics_hub.errors import HubError, UnavailableError
 from analytics_hub.events.columns import EVENT_SCHEMA
 from analytics_hub.store import duckdb_deadletters as dl
 from analytics_hub.store import duckdb_maintenance as maintenance
+from analytics_hub.store import duckdb_pricing as pricing
 from analytics_hub.store.base import (
     DeadLetter,
     DeadLetterRecord,
     QueryRows,
+    Repricer,
+    RepriceReport,
     RetentionPolicy,
     RetentionReport,
     WriteResult,
@@ -363,6 +367,20 @@ class DuckDBStore:
         """
         with self._transaction() as con:
             return maintenance.compact_rollups(con, naive_utc(older_than))
+
+    def reprice(
+        self,
+        tenant_id: str,
+        start: datetime,
+        end: datetime,
+        repricer: Repricer,
+        *,
+        recompute: bool = False,
+    ) -> RepriceReport:
+        """Price model calls again, one transaction per time slice (see the port)."""
+        lo, hi = naive_utc(start), naive_utc(end)
+        args = (self._reader(), self._transaction, tenant_id, lo, hi, repricer)
+        return pricing.reprice(*args, recompute=recompute)
 
     def check(self) -> None:
         """Raise UnavailableError unless a write and a read of ``_health`` both work."""

@@ -45,6 +45,9 @@ class HubProcess:
 
     data_dir: Path
     port: int = field(default_factory=free_port)
+    # 0: no gRPC listener, so that hubs started side by side do not compete for 4317;
+    # pass ``free_port()`` to serve OTLP/gRPC and the native gRPC service.
+    otlp_grpc_port: int = 0
     env: dict[str, str] = field(default_factory=dict)
     log_path: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
@@ -52,6 +55,13 @@ class HubProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def grpc_target(self) -> str:
+        """``host:port`` of the gRPC listener, for a gRPC channel."""
+        if not self.otlp_grpc_port:
+            raise RuntimeError("this hub serves no gRPC: start it with otlp_grpc_port set")
+        return f"127.0.0.1:{self.otlp_grpc_port}"
 
     def start(self, timeout: float = 60.0) -> HubProcess:
         """Start the server and wait until ``/readyz`` answers 200."""
@@ -71,6 +81,8 @@ class HubProcess:
             "127.0.0.1",
             "--port",
             str(self.port),
+            "--otlp-grpc-port",
+            str(self.otlp_grpc_port),
         ]
         # Our own command with our own arguments: no untrusted input reaches the shell.
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603

@@ -172,3 +172,15 @@ def test_concurrent_publishers_share_fsyncs_and_lose_nothing(journal: JournalBus
         got.extend(journal.fetch(max_weight=1000, timeout=1))
     assert sorted(results) == [d.seq for d in got]
     assert len({d.payload for d in got}) == 200
+
+
+def test_rejected_messages_are_fetched_again_first_and_in_order(journal: JournalBus) -> None:
+    _publish(journal, b"a", b"b", b"c")
+    first = journal.fetch(max_weight=2, timeout=1)
+    assert [d.payload for d in first] == [b"a", b"b"]
+    journal.reject(first, "store refused it")
+    assert journal.lag == 3
+    again = journal.fetch(max_weight=10, timeout=1)
+    assert [d.payload for d in again] == [b"a", b"b", b"c"]
+    journal.ack(again)
+    assert journal.lag == 0

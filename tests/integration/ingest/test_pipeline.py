@@ -1,25 +1,34 @@
-"""The write pipeline against a real DuckDB store and a real journal on disk.
+"""The write pipeline against a real DuckDB store and a real bus.
 
-Acknowledged means durable in the journal; the writer commits many messages at once;
+Acknowledged means durable on the bus; the writer commits many messages at once;
 a failing store never loses what was acknowledged; a restart stores the rest once.
+Tests that hold for any bus run on the journal on disk and on NATS JetStream (``make_bus``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests.conftest import require_service
 
+from analytics_hub.bus.base import EventBus
 from analytics_hub.bus.journal import JournalBus
+from analytics_hub.bus.nats import NatsBus, NatsTuning
 from analytics_hub.errors import BackpressureError, UnavailableError
+from analytics_hub.ingest.busrouting import route_batch
 from analytics_hub.ingest.pipeline import CommitPolicy, CommitStats, Pipeline
 from analytics_hub.store.base import DeadLetter
 from analytics_hub.store.duckdb import DuckDBStore
+from analytics_hub.testing.nats import DEFAULT_TEST_URL, delete_streams, host_and_port, unique_names
 from analytics_hub.testing.rows import make_event_rows
 
 START = datetime.now(UTC) - timedelta(hours=1)
@@ -38,6 +47,36 @@ def _bus(tmp_path: Path, capacity: int = 100_000) -> JournalBus:
     return JournalBus(tmp_path / "journal", capacity=capacity, retry_after=2.0)
 
 
+MakeBus = Callable[..., EventBus]
+NATS_URL = os.environ.get("HUB_TEST_NATS_URL", DEFAULT_TEST_URL)
+
+
+@pytest.fixture(params=["journal", pytest.param("nats", marks=pytest.mark.service)])
+def make_bus(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeBus]:
+    """Buses of one kind; on NATS every call gives a bus on the same fresh stream."""
+    if request.param == "journal":
+        yield functools.partial(_bus, tmp_path)
+        return
+    host, port = host_and_port(NATS_URL)
+    require_service("NATS JetStream", host, port, "nats-server -js -sd /tmp/nats")
+    stream, prefix = unique_names()
+    made: list[NatsBus] = []
+
+    def make(capacity: int = 100_000) -> NatsBus:
+        bus = NatsBus(
+            NATS_URL, capacity=capacity, stream=stream, subject_prefix=prefix, retry_after=2.0,
+            router=functools.partial(route_batch, partitions=8),
+            tuning=NatsTuning(ack_wait=5.0, lag_interval=0.1),
+        )  # fmt: skip
+        made.append(bus)
+        return bus
+
+    yield make
+    for bus in made:
+        bus.close()
+    delete_streams(NATS_URL, stream, f"{stream}_DEAD")
+
+
 def _count(store: DuckDBStore) -> int:
     return int(store.fetch("SELECT count(*) FROM events", []).rows[0][0])
 
@@ -50,7 +89,7 @@ def _letter(i: int) -> DeadLetter:
 
 
 def test_batches_published_while_the_writer_is_busy_share_one_commit(
-    store: DuckDBStore, tmp_path: Path
+    store: DuckDBStore, make_bus: MakeBus
 ) -> None:
     commits: list[CommitStats] = []
     gate = threading.Event()
@@ -61,7 +100,7 @@ def test_batches_published_while_the_writer_is_busy_share_one_commit(
         return original(table)
 
     store.write_events = slow_first  # type: ignore[method-assign]
-    p = Pipeline(store, _bus(tmp_path), policy=QUICK, on_commit=commits.append)
+    p = Pipeline(store, make_bus(), policy=QUICK, on_commit=commits.append)
     p.start()
     futures = [
         p.submit(make_event_rows(100, start=START + timedelta(seconds=i), seed=i))
@@ -78,11 +117,11 @@ def test_batches_published_while_the_writer_is_busy_share_one_commit(
 
 
 def test_the_writer_lingers_for_a_larger_commit_up_to_the_policy(
-    store: DuckDBStore, tmp_path: Path
+    store: DuckDBStore, make_bus: MakeBus
 ) -> None:
     commits: list[CommitStats] = []
     policy = CommitPolicy(max_events=10_000, min_events=5_000, linger=0.3)
-    p = Pipeline(store, _bus(tmp_path), policy=policy, on_commit=commits.append)
+    p = Pipeline(store, make_bus(), policy=policy, on_commit=commits.append)
     p.start()
     futures = [p.submit(make_event_rows(1000, start=START, seed=i)) for i in range(5)]
     for f in futures:
@@ -93,7 +132,7 @@ def test_the_writer_lingers_for_a_larger_commit_up_to_the_policy(
 
 
 def test_a_full_bus_is_refused_at_once_and_nothing_acknowledged_is_lost(
-    store: DuckDBStore, tmp_path: Path
+    store: DuckDBStore, make_bus: MakeBus
 ) -> None:
     gate = threading.Event()
     original = store.write_events
@@ -103,7 +142,7 @@ def test_a_full_bus_is_refused_at_once_and_nothing_acknowledged_is_lost(
         return original(table)
 
     store.write_events = held  # type: ignore[method-assign]
-    p = Pipeline(store, _bus(tmp_path, capacity=2_000), policy=QUICK, retry_after=2.0)
+    p = Pipeline(store, make_bus(capacity=2_000), policy=QUICK, retry_after=2.0)
     p.start()
     accepted = [p.submit(make_event_rows(1000, start=START, seed=1))]
     accepted.append(p.submit(make_event_rows(1000, start=START, seed=2)))
@@ -119,8 +158,10 @@ def test_a_full_bus_is_refused_at_once_and_nothing_acknowledged_is_lost(
     assert p.depth == 0
 
 
-def test_stop_commits_what_is_acknowledged_then_refuses(store: DuckDBStore, tmp_path: Path) -> None:
-    p = Pipeline(store, _bus(tmp_path), policy=CommitPolicy(500, 1, 0.0))
+def test_stop_commits_what_is_acknowledged_then_refuses(
+    store: DuckDBStore, make_bus: MakeBus
+) -> None:
+    p = Pipeline(store, make_bus(), policy=CommitPolicy(500, 1, 0.0))
     p.start()
     futures = [p.submit(make_event_rows(300, start=START, seed=i)) for i in range(5)]
     p.stop()
@@ -130,7 +171,7 @@ def test_stop_commits_what_is_acknowledged_then_refuses(store: DuckDBStore, tmp_
         p.submit(make_event_rows(1, start=START))
 
 
-def test_visible_waits_for_the_store_commit(store: DuckDBStore, tmp_path: Path) -> None:
+def test_visible_waits_for_the_store_commit(store: DuckDBStore, make_bus: MakeBus) -> None:
     gate = threading.Event()
     original = store.write_events
 
@@ -139,7 +180,7 @@ def test_visible_waits_for_the_store_commit(store: DuckDBStore, tmp_path: Path) 
         return original(table)
 
     store.write_events = held  # type: ignore[method-assign]
-    p = Pipeline(store, _bus(tmp_path), policy=QUICK)
+    p = Pipeline(store, make_bus(), policy=QUICK)
     p.start()
 
     async def scenario() -> None:
@@ -158,7 +199,7 @@ def test_visible_waits_for_the_store_commit(store: DuckDBStore, tmp_path: Path) 
 
 
 def test_a_failing_store_is_retried_and_nothing_acknowledged_is_lost(
-    store: DuckDBStore, tmp_path: Path
+    store: DuckDBStore, make_bus: MakeBus
 ) -> None:
     original = store.write_events
     failures = [3]
@@ -171,7 +212,7 @@ def test_a_failing_store_is_retried_and_nothing_acknowledged_is_lost(
 
     store.write_events = flaky  # type: ignore[method-assign]
     errors_seen: list[str | None] = []
-    p = Pipeline(store, _bus(tmp_path), policy=QUICK)
+    p = Pipeline(store, make_bus(), policy=QUICK)
     p.start()
     f = p.submit(make_event_rows(50, start=START, seed=7))
     f.result(10)  # acknowledged although the store is failing
@@ -222,7 +263,7 @@ def test_a_restart_stores_what_the_journal_kept_exactly_once(
 
 
 def test_a_store_too_far_behind_gets_429_so_staleness_stays_bounded(
-    store: DuckDBStore, tmp_path: Path
+    store: DuckDBStore, make_bus: MakeBus
 ) -> None:
     gate = threading.Event()
     gate.set()
@@ -235,7 +276,7 @@ def test_a_store_too_far_behind_gets_429_so_staleness_stays_bounded(
 
     store.write_events = slow  # type: ignore[method-assign]
     policy = CommitPolicy(max_events=2_000, min_events=1, linger=0.0, max_lag_seconds=0.5)
-    p = Pipeline(store, _bus(tmp_path), policy=replace(policy, lag_floor_events=1_000))
+    p = Pipeline(store, make_bus(), policy=replace(policy, lag_floor_events=1_000))
     p.start()
     try:
         p.submit(make_event_rows(2000, start=START, seed=1)).result(10)
@@ -244,7 +285,7 @@ def test_a_store_too_far_behind_gets_429_so_staleness_stays_bounded(
         assert p.store_rate < 20_000
         gate.clear()  # the store stalls; what is acknowledged piles up
         accepted = 0
-        with pytest.raises(BackpressureError, match="behind"):
+        with pytest.raises(BackpressureError, match="behind"):  # noqa: PT012 - until refused
             for i in range(100):
                 p.submit(make_event_rows(1000, start=START, seed=10 + i)).result(10)
                 accepted += 1000
@@ -254,3 +295,46 @@ def test_a_store_too_far_behind_gets_429_so_staleness_stays_bounded(
         gate.set()
         p.stop()
     assert _count(store) == 2000 + accepted
+
+
+@pytest.mark.parametrize("make_bus", ["nats"], indirect=True)
+def test_a_second_writer_stores_what_a_stuck_one_handed_back_exactly_once(
+    store: DuckDBStore, make_bus: MakeBus, tmp_path: Path
+) -> None:
+    # Two writers of one JetStream consumer group (the journal has a single consumer):
+    # the first one's store hangs, as in a crash; once it is stopped, the second stores
+    # everything the first had taken.
+    make = make_bus
+    gate = threading.Event()
+    original = store.write_events
+
+    def hang(table):  # type: ignore[no-untyped-def]
+        gate.wait(30)
+        raise UnavailableError("the process died")
+
+    store.write_events = hang  # type: ignore[method-assign]
+    first = Pipeline(store, make(), policy=QUICK)
+    first.start()
+    for i in range(3):
+        first.submit(make_event_rows(200, start=START, seed=i), [_letter(1)]).result(10)
+    second_store = DuckDBStore(tmp_path / "second.duckdb")
+    second_store.migrate()
+    second = Pipeline(second_store, make(), policy=QUICK)
+    second.start()
+    try:
+        time.sleep(0.5)
+        assert _count(second_store) == 0  # the first writer still holds them
+        first.stop(timeout=0.5)  # gives up on its store: hands the messages back
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (
+            _count(second_store) < 600 or not second_store.list_dead_letters("t1", limit=10)
+        ):
+            time.sleep(0.05)
+        assert _count(second_store) == 600
+        assert len(second_store.list_dead_letters("t1", limit=10)) == 1  # same id: kept once
+    finally:
+        gate.set()
+        store.write_events = original  # type: ignore[method-assign]
+        second.stop()
+        second_store.close()
+    assert _count(store) == 0

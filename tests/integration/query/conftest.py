@@ -1,16 +1,22 @@
-"""A real DuckDBStore loaded once (read-only afterwards) with known rows, and a reference model.
+"""A real store per backend, loaded once (read-only afterwards) with known rows, and a
+reference model.
 
-``Loaded`` holds the store, a service over it and the rows written. ``Reference`` computes
-in plain Python what a query should return from those rows, so that both plans (rollups
-and raw events) are checked against an independent answer, not only against each other.
-It models only what the tests ask: equality filters, field and bucket groups, the
+``Loaded`` holds the store, a service over it and the rows written; ``loaded`` is
+parametrised over the backends, so every query test runs on DuckDB and on PostgreSQL (a
+database created for the session on ``HUB_TEST_POSTGRES_URL``, default
+``postgresql://postgres@127.0.0.1:5432/postgres``). ``Reference`` computes in plain
+Python what a query should return from those rows, so that both plans (rollups and raw
+events) are checked against an independent answer, not only against each other. It
+models only what the tests ask: equality filters, field and bucket groups, the
 aggregates.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,10 +24,17 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from tests.conftest import require_service
 
 from analytics_hub.query import QueryService
+from analytics_hub.store.base import EventStore
 from analytics_hub.store.duckdb import DuckDBStore
+from analytics_hub.store.postgres import PostgresStore
+from analytics_hub.testing.postgres import DEFAULT_TEST_URL, host_and_port, temporary_database
 from analytics_hub.testing.rows import make_event_rows
+
+BACKENDS = ["duckdb", "postgres"]
+POSTGRES_URL = os.environ.get("HUB_TEST_POSTGRES_URL", DEFAULT_TEST_URL)
 
 # Ragged on purpose: the data starts and ends inside minutes, so every plan has edges.
 DATA_START = datetime(2025, 1, 1, 8, 59, 13, 250000, tzinfo=UTC)
@@ -32,11 +45,33 @@ TIED_TENANT = "t3"  # rows that all share one timestamp: paging must break ties 
 TIED_AT = datetime(2025, 1, 1, 11, 30, tzinfo=UTC)
 
 
+@contextmanager
+def fresh_store(backend: str, directory: Path) -> Iterator[EventStore]:
+    """A new, migrated, empty store of ``backend``; closed (and dropped) on exit."""
+    if backend == "duckdb":
+        duck = DuckDBStore(directory / "events.duckdb")
+        try:
+            duck.migrate()
+            yield duck
+        finally:
+            duck.close()
+        return
+    host, port = host_and_port(POSTGRES_URL)
+    require_service("PostgreSQL", host, port, "pg_ctlcluster 15 main start")
+    with temporary_database(POSTGRES_URL) as url:
+        postgres = PostgresStore(url)
+        try:
+            postgres.migrate()
+            yield postgres
+        finally:
+            postgres.close()
+
+
 @dataclass
 class Loaded:
     """The store, the service over it, and the rows written, as Python dicts."""
 
-    store: DuckDBStore
+    store: EventStore
     service: QueryService
     rows: list[dict[str, Any]]
 
@@ -44,25 +79,31 @@ class Loaded:
         return [r for r in self.rows if r["tenant_id"] == tenant]
 
 
-def _write(store: DuckDBStore, table: pa.Table) -> None:
+def _write(store: EventStore, table: pa.Table) -> None:
     for offset in range(0, table.num_rows, BATCH):
         store.write_events(table.slice(offset, BATCH))
 
 
-@pytest.fixture(scope="session")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
-    path: Path = tmp_path_factory.mktemp("query") / "events.duckdb"
-    store = DuckDBStore(path)
-    store.migrate()
-    main = make_event_rows(ROWS, start=DATA_START, step=STEP, tenants=["t1", "t2"], seed=7)
-    tied = make_event_rows(250, start=TIED_AT, step=timedelta(0), tenant=TIED_TENANT, seed=8)
-    _write(store, main)
-    _write(store, tied)
-    service = QueryService(store, max_rows=5_000, max_buckets=5_000, max_unbucketed_range_days=31)
-    try:
+@pytest.fixture(scope="session", params=BACKENDS)
+def loaded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Loaded]:
+    with fresh_store(request.param, tmp_path_factory.mktemp("query")) as store:
+        main = make_event_rows(ROWS, start=DATA_START, step=STEP, tenants=["t1", "t2"], seed=7)
+        tied = make_event_rows(250, start=TIED_AT, step=timedelta(0), tenant=TIED_TENANT, seed=8)
+        _write(store, main)
+        _write(store, tied)
+        service = QueryService(
+            store, max_rows=5_000, max_buckets=5_000, max_unbucketed_range_days=31
+        )
         yield Loaded(store, service, main.to_pylist() + tied.to_pylist())
-    finally:
-        store.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
+    """A new, migrated store of each backend, for a test that writes its own rows."""
+    with fresh_store(request.param, tmp_path) as store:
+        yield store
 
 
 # -- the reference model ------------------------------------------------------------

@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import pytest
+
 from analytics_hub.query import Query, TimeRange
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ def test_get_event_round_trip(loaded: Loaded) -> None:
                 "received_at": rfc(row["received_at"]),
                 "skew_ms": row["skew_ms"],
                 "cost_source": row["cost_source"],
+                "cost_usd": pytest.approx(row["cost_usd"]) if row["cost_usd"] is not None else None,
             },
         }
 

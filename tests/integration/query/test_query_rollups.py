@@ -1,4 +1,4 @@
-"""Rollup plans give the same answers as raw plans, on a real DuckDBStore.
+"""Rollup plans give the same answers as raw plans, on a real store of each backend.
 
 Every query runs twice, through the rollups and forced through raw events, over ranges
 whose edges fall inside minutes and hours. Both are checked against a plain-Python
@@ -10,13 +10,12 @@ nearest-rank value.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from analytics_hub.query import Query, QueryService
-from analytics_hub.store.duckdb import DuckDBStore
+from analytics_hub.store.base import EventStore
 from analytics_hub.testing.rows import make_event_rows
 
 if TYPE_CHECKING:
@@ -218,34 +217,30 @@ def test_queries_that_rollups_cannot_answer_read_raw_events(loaded: Loaded, ref:
     assert sum(r["n"] for r in result.rows) == len(team)
 
 
-def test_answers_do_not_change_when_rollups_are_compacted(tmp_path: Path) -> None:
-    store = DuckDBStore(tmp_path / "events.duckdb")
-    store.migrate()
-    try:
-        start = datetime(2025, 1, 1, 9, 58, 7, tzinfo=UTC)
-        table = make_event_rows(6000, start=start, step=timedelta(seconds=1), seed=3)
-        for offset in range(0, table.num_rows, 500):  # many delta rows per bucket
-            store.write_events(table.slice(offset, 500))
-        service = QueryService(store)
-        query = Query.model_validate(
-            {
-                "time_range": {"from": "2025-01-01T09:58:30Z", "to": "2025-01-01T11:38:00.5Z"},
-                "group_by": ["model_id", {"bucket": "1h"}],
-                "aggregates": ALL_MEASURES,
-                "limit": 1000,
-            }
-        )
-        before = service.run("t1", query)
-        assert before.meta.source == "rollup"
-        assert store.compact_rollups(datetime(2025, 1, 2, tzinfo=UTC)) > 0
-        after = service.run("t1", query)
-        assert len(after.rows) == len(before.rows)
-        for a, b in zip(after.rows, before.rows, strict=True):
-            assert a.keys() == b.keys()
-            for name in a:
-                if isinstance(a[name], float):
-                    assert a[name] == pytest.approx(b[name], rel=1e-9), name
-                else:
-                    assert a[name] == b[name], name
-    finally:
-        store.close()
+def test_answers_do_not_change_when_rollups_are_compacted(empty_store: EventStore) -> None:
+    store = empty_store
+    start = datetime(2025, 1, 1, 9, 58, 7, tzinfo=UTC)
+    table = make_event_rows(6000, start=start, step=timedelta(seconds=1), seed=3)
+    for offset in range(0, table.num_rows, 500):  # many delta rows per bucket
+        store.write_events(table.slice(offset, 500))
+    service = QueryService(store)
+    query = Query.model_validate(
+        {
+            "time_range": {"from": "2025-01-01T09:58:30Z", "to": "2025-01-01T11:38:00.5Z"},
+            "group_by": ["model_id", {"bucket": "1h"}],
+            "aggregates": ALL_MEASURES,
+            "limit": 1000,
+        }
+    )
+    before = service.run("t1", query)
+    assert before.meta.source == "rollup"
+    assert store.compact_rollups(datetime(2025, 1, 2, tzinfo=UTC)) > 0
+    after = service.run("t1", query)
+    assert len(after.rows) == len(before.rows)
+    for a, b in zip(after.rows, before.rows, strict=True):
+        assert a.keys() == b.keys()
+        for name in a:
+            if isinstance(a[name], float):
+                assert a[name] == pytest.approx(b[name], rel=1e-9), name
+            else:
+                assert a[name] == b[name], name

@@ -4,7 +4,8 @@ A line is printed only after ``write_events`` returned, so every id on it was
 acknowledged as durable. Each batch repeats the last fifth of the one before (as a
 client retrying after a lost reply would), so that replays happen around the crash.
 
-    python crash_writer.py DB_PATH CHECKPOINT_THRESHOLD
+    python crash_writer.py duckdb DB_PATH CHECKPOINT_THRESHOLD
+    python crash_writer.py postgres DATABASE_URL
 """
 
 from __future__ import annotations
@@ -12,16 +13,23 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timedelta
 
+from analytics_hub.store.base import EventStore
 from analytics_hub.store.duckdb import DuckDBStore
+from analytics_hub.store.postgres import PostgresStore
 from analytics_hub.testing.rows import make_event_rows
 
 BATCH = 1_000
 STRIDE = 800
 
 
+def open_store(argv: list[str]) -> EventStore:
+    if argv[0] == "duckdb":
+        return DuckDBStore(argv[1], checkpoint_threshold=argv[2], threads=1)
+    return PostgresStore(argv[1], read_pool_size=1, write_pool_size=1)
+
+
 def main() -> None:
-    path, threshold = sys.argv[1], sys.argv[2]
-    store = DuckDBStore(path, checkpoint_threshold=threshold, threads=1)
+    store = open_store(sys.argv[1:])
     store.migrate()
     table = make_event_rows(
         200_000,

@@ -12,16 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from analytics_hub.store.base import EventStore
 from analytics_hub.store.duckdb import DuckDBStore
+from analytics_hub.store.postgres import PostgresStore
 
 WRITER = Path(__file__).with_name("crash_writer.py")
 
 
-def _run_and_kill(db: Path, threshold: str, acks_before_kill: int, seed: int) -> set[str]:
+def _run_and_kill(args: list[str], acks_before_kill: int, seed: int) -> set[str]:
     """Start the writer, SIGKILL it at a random moment after some acks; the acked keys."""
     lines: list[str] = []
     with subprocess.Popen(
-        [sys.executable, str(WRITER), str(db), threshold],
+        [sys.executable, str(WRITER), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -50,6 +52,22 @@ def _run_and_kill(db: Path, threshold: str, acks_before_kill: int, seed: int) ->
     return {key for line in acked for key in line.split()}
 
 
+def _assert_stored_exactly_once(store: EventStore, acked: set[str]) -> None:
+    assert store.migrate() == []
+    rows = store.fetch("SELECT tenant_id, CAST(event_id AS VARCHAR) FROM events", []).rows
+    stored = [f"{t}/{e}" for t, e in rows]
+    assert len(stored) == len(set(stored)), "an event was stored twice"
+    assert acked <= set(stored), "an acknowledged event was lost"
+    # Events and their rollup deltas were committed together.
+    totals = store.fetch(
+        "SELECT (SELECT count(*) FROM events), (SELECT sum(events) FROM rollup_1m),"
+        " (SELECT sum(events) FROM rollup_1h)",
+        [],
+    ).rows[0]
+    assert totals[0] == totals[1] == totals[2]
+    store.check()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("threshold", ["1MB", "256MB"], ids=["checkpointing", "wal-only"])
 @pytest.mark.parametrize("seed", [1, 2])
@@ -57,23 +75,26 @@ def test_every_acknowledged_event_survives_a_kill_exactly_once(
     tmp_path: Path, threshold: str, seed: int
 ) -> None:
     db = tmp_path / "events.duckdb"
-    acked = _run_and_kill(db, threshold, acks_before_kill=15, seed=seed)
+    acked = _run_and_kill(["duckdb", str(db), threshold], acks_before_kill=15, seed=seed)
     assert len(acked) > 10_000
 
     store = DuckDBStore(db)
     try:
-        assert store.migrate() == []
-        rows = store.fetch("SELECT tenant_id, CAST(event_id AS VARCHAR) FROM events", []).rows
-        stored = [f"{t}/{e}" for t, e in rows]
-        assert len(stored) == len(set(stored)), "an event was stored twice"
-        assert acked <= set(stored), "an acknowledged event was lost"
-        # Events and their rollup deltas were committed together.
-        totals = store.fetch(
-            "SELECT (SELECT count(*) FROM events), (SELECT sum(events) FROM rollup_1m),"
-            " (SELECT sum(events) FROM rollup_1h)",
-            [],
-        ).rows[0]
-        assert totals[0] == totals[1] == totals[2]
-        store.check()
+        _assert_stored_exactly_once(store, acked)
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_acknowledged_event_survives_a_kill_exactly_once_on_postgres(
+    postgres_database: str, seed: int
+) -> None:
+    acked = _run_and_kill(["postgres", postgres_database], acks_before_kill=15, seed=seed)
+    assert len(acked) > 10_000
+
+    store = PostgresStore(postgres_database)
+    try:
+        _assert_stored_exactly_once(store, acked)
     finally:
         store.close()

@@ -32,6 +32,7 @@ def stored_row(**overrides: object) -> tuple[object, ...]:
         model_id="gpt-4o",
         latency_ms=812.5,
         cost_source="computed",
+        cost_usd=0.00215,
         payload='{"telemetry_type": "llm_call", "model_id": "gpt-4o"}',
     )
     values.update(overrides)
@@ -79,7 +80,12 @@ def test_envelope_is_the_sent_shape_plus_hub() -> None:
             "payload_type": "telemetry",
             "data": {"telemetry_type": "llm_call", "model_id": "gpt-4o"},
         },
-        "hub": {"received_at": "2025-01-31T12:00:01Z", "skew_ms": None, "cost_source": "computed"},
+        "hub": {
+            "received_at": "2025-01-31T12:00:01Z",
+            "skew_ms": None,
+            "cost_source": "computed",
+            "cost_usd": 0.00215,
+        },
     }
 
 

@@ -18,6 +18,7 @@ import msgspec
 import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
+from google.rpc import status_pb2
 
 from analytics_hub.api.context import services
 from analytics_hub.api.deps import IngestCaller
@@ -42,29 +43,9 @@ _INTERNAL = 13
 
 
 def status_message(code: int, message: str) -> bytes:
-    """A protobuf ``google.rpc.Status`` with ``code`` and ``message`` (no details).
-
-    Two fields, encoded by hand: the status proto is not part of opentelemetry-proto.
-    """
-    text = message.encode("utf-8")
-    out = bytearray()
-    if code:
-        out += b"\x08" + _varint(code)  # field 1, varint
-    if text:
-        out += b"\x12" + _varint(len(text)) + text  # field 2, length-delimited
-    return bytes(out)
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        low = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(low | 0x80)
-        else:
-            out.append(low)
-            return bytes(out)
+    """A protobuf ``google.rpc.Status`` with ``code`` and ``message`` (no details)."""
+    encoded: bytes = status_pb2.Status(code=code, message=message).SerializeToString()
+    return encoded
 
 
 def otlp_error_response(exc: HubError, content_type: str | None) -> Response:

@@ -1,7 +1,7 @@
 """SQL dialects: one pure module per engine, found by the store's ``dialect`` name.
 
-Adding an engine (PostgreSQL) means adding ``dialects/<name>.py`` exposing ``DIALECT``
-and its name to :data:`DIALECTS`; nothing else in the query layer changes.
+Adding an engine means adding ``dialects/<name>.py`` exposing ``DIALECT`` and its name
+to :data:`DIALECTS`; nothing else in the query layer changes.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import importlib
 from analytics_hub.query.dialects.base import EVENT_SELECT, Compiled, Dialect
 
 #: dialect names this build knows, each a module of this package
-DIALECTS: tuple[str, ...] = ("duckdb",)
+DIALECTS: tuple[str, ...] = ("duckdb", "postgres")
 
 
 def get_dialect(name: str) -> Dialect:

@@ -1,0 +1,155 @@
+"""SQL of the PostgreSQL rollup tables: folding deltas into minute and hour rows.
+
+The same shape as :mod:`analytics_hub.store.duckdb_rollups` (read its docstring): a
+*fine* relation with one row per ``(bucket, dimensions, bin)``, turned into rollup rows
+by one merging query, used both by the write path and by compaction (fine rows
+unnested from stored histograms). The write path's fine relation is computed in Arrow
+from the rows stored (:mod:`analytics_hub.store.rollup_deltas`) and COPYed into the
+temporary table ``_fine``. Differences from DuckDB are of dialect only: no ``GROUP BY
+ALL``, ``sum`` of a ``bigint`` is ``numeric`` (cast back to ``bigint``), and the
+histogram arrays come from ``array_agg(... ORDER BY bin)``.
+"""
+
+from __future__ import annotations
+
+from analytics_hub.events.columns import ROLLUP_DIMENSIONS, ROLLUP_MEASURES
+from analytics_hub.events.histogram import GAMMA, MIN_VALUE
+
+ROLLUP_TABLES: dict[str, str] = {"rollup_1m": "minute", "rollup_1h": "hour"}
+
+
+def _double(value: float) -> str:
+    # A text literal parses the shortest repr exactly, as Python's float holds it.
+    return f"CAST('{value!r}' AS double precision)"
+
+
+def latency_bin_sql(expr: str) -> str:
+    """SQL for :func:`analytics_hub.events.histogram.bin_of` of ``expr`` (NULL stays NULL)."""
+    return (
+        f"CASE WHEN {expr} IS NULL THEN NULL ELSE CAST(ceil(ln(greatest({expr}, "
+        f"{_double(MIN_VALUE)})) / ln({_double(GAMMA)})) AS integer) END"
+    )
+
+
+_COMBINE: dict[str, str] = {"latency_min": "min", "latency_max": "max"}  # else sum
+_MEASURES: tuple[str, ...] = tuple(m.name for m in ROLLUP_MEASURES)
+_INTEGER_MEASURES = frozenset(m.name for m in ROLLUP_MEASURES if m.type == "int64")
+
+DIMS = ", ".join(ROLLUP_DIMENSIONS)
+ROLLUP_COLUMNS: tuple[str, ...] = (
+    "bucket",
+    *ROLLUP_DIMENSIONS,
+    *_MEASURES,
+    "lat_bins",
+    "lat_counts",
+)
+
+
+def _combine(name: str, source: str | None = None) -> str:
+    value = f"{_COMBINE.get(name, 'sum')}({source or name})"
+    return f"CAST({value} AS bigint)" if name in _INTEGER_MEASURES else value
+
+
+def _positions(count: int) -> str:
+    return ", ".join(str(i) for i in range(1, count + 1))
+
+
+def merge_sql(fine: str, unit: str, *, regroup: bool = True) -> str:
+    """Rollup rows (columns ``ROLLUP_COLUMNS``) per ``unit`` bucket from a fine relation.
+
+    ``fine`` is a relation name or a parenthesised query. The inner query adds up the
+    fine rows of each ``(bucket, dimensions, bin)``; ``regroup=False`` skips it for a
+    fine relation that already has one row per minute, dimensions and bin. The outer
+    one folds the bins of a group into the two parallel arrays, sorted by bin.
+    """
+    inner = ",\n    ".join(f"{_combine(m)} AS {m}" for m in _MEASURES)
+    outer = ",\n  ".join(f"{_combine(m)} AS {m}" for m in _MEASURES)
+    source = (
+        f"(SELECT date_trunc('{unit}', bucket) AS bucket, {DIMS}, bin,\n    {inner},\n"
+        "    CAST(sum(bin_count) AS bigint) AS bin_count\n"
+        f"  FROM {fine} AS f\n"
+        f"  GROUP BY {_positions(len(ROLLUP_DIMENSIONS) + 2)})"
+        if regroup
+        else fine
+    )
+    return (
+        f"SELECT bucket, {DIMS},\n  {outer},\n"
+        "  coalesce(array_agg(bin ORDER BY bin) FILTER (WHERE bin IS NOT NULL),"
+        " CAST('{}' AS integer[])) AS lat_bins,\n"
+        "  coalesce(array_agg(CAST(bin_count AS bigint) ORDER BY bin)"
+        " FILTER (WHERE bin IS NOT NULL), CAST('{}' AS bigint[])) AS lat_counts\n"
+        f"FROM {source} AS g\n"
+        f"GROUP BY {_positions(len(ROLLUP_DIMENSIONS) + 1)}"
+    )
+
+
+def fine_from_rollup_sql(table: str, where: str) -> str:
+    """The fine relation (a parenthesised query) of stored rows of ``table`` matching
+    ``where``: each row once with its measures (``bin`` NULL), and once per histogram
+    bin with only the bin's count (neutral values elsewhere add nothing)."""
+    measures = ", ".join(_MEASURES)
+    neutral = ", ".join(
+        f"CAST(NULL AS double precision) AS {m}"
+        if m in _COMBINE
+        else f"CAST(0 AS {'bigint' if m in _INTEGER_MEASURES else 'double precision'}) AS {m}"
+        for m in _MEASURES
+    )
+    return (
+        f"(SELECT bucket, {DIMS}, CAST(NULL AS integer) AS bin, {measures},"
+        " CAST(0 AS bigint) AS bin_count\n"
+        f" FROM {table} WHERE {where}\n"
+        " UNION ALL\n"
+        f" SELECT r.bucket, {', '.join(f'r.{d}' for d in ROLLUP_DIMENSIONS)}, h.b, {neutral},"
+        " h.c\n"
+        f" FROM {table} AS r, unnest(r.lat_bins, r.lat_counts) AS h(b, c) WHERE {where})"
+    )
+
+
+#: the temporary table the write path COPYs a batch's fine relation into
+FINE_TABLE = "_fine"
+FINE_TABLE_SQL = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {FINE_TABLE} (bucket timestamp, "
+    + ", ".join(f'{d} text COLLATE "C"' for d in ROLLUP_DIMENSIONS)
+    + ", bin integer, "
+    + ", ".join(
+        f"{m.name} {'bigint' if m.type == 'int64' else 'double precision'}" for m in ROLLUP_MEASURES
+    )
+    + ", bin_count bigint) ON COMMIT DELETE ROWS"
+)
+
+
+def mark_dirty_sql(source: str, time_col: str = "bucket") -> str:
+    """An INSERT recording, for compaction, the minutes and hours that rows of
+    ``source`` (times in ``time_col``) add rollup deltas to."""
+    return (
+        "INSERT INTO rollup_dirty (rollup, bucket)"
+        f" SELECT DISTINCT 'rollup_1m', date_trunc('minute', {time_col}) FROM {source}"
+        f" UNION SELECT DISTINCT 'rollup_1h', date_trunc('hour', {time_col}) FROM {source}"
+    )
+
+
+def insert_deltas_sql(fine: str = FINE_TABLE) -> str:
+    """One statement adding the minute and hour rollup rows of fine relation ``fine``
+    (one row per minute, dimensions and bin: a batch's deltas), and marking their
+    buckets for compaction."""
+    columns = ", ".join(ROLLUP_COLUMNS)
+    return (
+        f"WITH m AS (\n  INSERT INTO rollup_1m ({columns})\n"
+        f"{merge_sql(fine, 'minute', regroup=False)}\n),\n"
+        f"h AS (\n  INSERT INTO rollup_1h ({columns})\n{merge_sql(fine, 'hour')}\n)\n"
+        f"{mark_dirty_sql(fine)}"
+    )
+
+
+__all__ = [
+    "DIMS",
+    "FINE_TABLE",
+    "FINE_TABLE_SQL",
+    "ROLLUP_COLUMNS",
+    "ROLLUP_TABLES",
+    "fine_from_rollup_sql",
+    "insert_deltas_sql",
+    "latency_bin_sql",
+    "mark_dirty_sql",
+    "merge_sql",
+]
