@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "query": ([], ["--events", "400000", "--runs", "5"], ["max_p95_ms"]),
     "anomaly_nab": ([], ["--quick"], ["nab_standard", "nab_reward_low_fp"]),
     "pricing": ([], ["--seconds", "0.5", "--runs", "1"], ["pricing_ns_per_event"]),
+    "forecast_m4": ([], ["--quick"], ["ensemble_owa", "latency_30d_daily_ms"]),
 }
 
 
