@@ -40,6 +40,7 @@ class LagBook(Generic[M]):
         self._held: dict[int, _Held[M]] = {}
         self._held_weight = 0
         self._others = 0  # messages
+        self._delivered_before = 0  # the consumer's delivered seq at the last snapshot
         self._avg = float(typical_weight)
 
     @property
@@ -129,10 +130,14 @@ class LagBook(Generic[M]):
     def snapshot(self, delivered_seq: int, pending_messages: int) -> None:
         """What the consumer reported: its last delivered seq, pending plus unacknowledged."""
         with self._lock:
-            # Ours up to the delivered seq went to another process (ours were taken out in
-            # ``hold``); from now on they are part of the consumer's count.
-            for seq in [s for s in self._own if s <= delivered_seq]:
+            # Ours that were delivered by the previous snapshot and never reached ``hold``
+            # went to another process: from now on they are part of the consumer's count.
+            # Ours delivered since may still be on their way to this process, so they
+            # stay ours for one more snapshot (else they would count twice until then).
+            gone = self._delivered_before
+            for seq in [s for s in self._own if s <= gone]:
                 self._own_weight -= self._own.pop(seq)
+            self._delivered_before = delivered_seq
             # Pieces in flight may be in the server's count already, not yet in ours.
             mine = len(self._own) + len(self._held) + self._inflight_pieces
             self._others = max(0, pending_messages - mine)

@@ -43,6 +43,20 @@ def test_a_message_another_process_took_moves_from_exact_to_estimated() -> None:
     assert book.lag == 0
 
 
+def test_a_message_on_its_way_to_this_process_is_not_counted_twice() -> None:
+    book: LagBook[str] = LagBook(typical_weight=10)
+    book.reserve(10, capacity=1000)
+    book.sending(1)
+    book.published(10, 1, [(1, 10)])
+    # Delivered to this process, which has not handled the delivery yet.
+    book.snapshot(delivered_seq=1, pending_messages=1)
+    assert book.lag == 10
+    book.hold(1, 10, "m1")
+    assert book.lag == 10
+    book.snapshot(delivered_seq=1, pending_messages=1)
+    assert book.lag == 10
+
+
 def test_a_piece_in_flight_is_not_counted_twice_by_a_snapshot() -> None:
     book: LagBook[str] = LagBook(typical_weight=500)
     book.reserve(30, capacity=1000)
