@@ -33,6 +33,7 @@ import structlog
 from analytics_hub.bus.base import Delivery, EventBus
 from analytics_hub.errors import BackpressureError, UnavailableError
 from analytics_hub.ingest.batchcodec import decode_batch, encode_batch
+from analytics_hub.ingest.setaside import set_aside_letters
 from analytics_hub.store.base import DeadLetter, EventStore, WriteResult
 
 log = structlog.get_logger(__name__)
@@ -214,6 +215,10 @@ class Pipeline:
         while True:
             try:
                 self._commit(deliveries)
+            except ValueError as exc:  # the store refuses the data itself: retrying can't help
+                if len(deliveries) > 1:  # find the culprit: one message at a time
+                    return all(self._commit_until_done([d]) for d in deliveries)
+                return self._set_aside(deliveries[0], str(exc))
             except Exception as exc:
                 self._last_error = str(exc)
                 log.error(
@@ -230,6 +235,24 @@ class Pipeline:
             self._last_error = None
             self._bus.ack(deliveries)
             self._mark_committed(deliveries[-1].seq)
+            return True
+
+    def _set_aside(self, delivery: Delivery, reason: str) -> bool:
+        """Store a refused message's events as dead letters, so the writer moves on."""
+        log.error("the store refused a batch; its events go to the dead letters", error=reason)
+        letters = set_aside_letters(delivery.payload, reason)
+        delay = 0.1
+        while True:
+            try:
+                self._store.write_dead_letters(letters)
+            except Exception as exc:
+                log.error("dead letters could not be written; retrying", error=str(exc))
+                if self._abort.wait(delay):
+                    return False
+                delay = min(delay * 2, _RETRY_MAX)
+                continue
+            self._bus.ack([delivery])
+            self._mark_committed(delivery.seq)
             return True
 
     def _commit(self, deliveries: list[Delivery]) -> None:

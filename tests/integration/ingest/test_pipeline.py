@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
 import threading
 import time
@@ -338,3 +339,48 @@ def test_a_second_writer_stores_what_a_stuck_one_handed_back_exactly_once(
         second.stop()
         second_store.close()
     assert _count(store) == 0
+
+
+def test_a_batch_the_store_refuses_goes_to_the_dead_letters_and_the_rest_is_stored(
+    store: DuckDBStore, make_bus: MakeBus
+) -> None:
+    original = store.write_events
+    poison = make_event_rows(40, start=START, seed=99)
+    poison_ids = set(poison.column("event_id").to_pylist())
+
+    def refusing(table):  # type: ignore[no-untyped-def]
+        if poison_ids & set(table.column("event_id").to_pylist()):
+            raise ValueError("a value the table cannot hold")
+        return original(table)
+
+    store.write_events = refusing  # type: ignore[method-assign]
+    gate = threading.Event()
+    held = store.write_events
+
+    def first_held(table):  # type: ignore[no-untyped-def]
+        gate.wait(10)  # so that the poison is committed together with good batches
+        return held(table)
+
+    store.write_events = first_held  # type: ignore[method-assign]
+    p = Pipeline(store, make_bus(), policy=QUICK)
+    p.start()
+    futures = [p.submit(make_event_rows(100, start=START, seed=1))]
+    futures.append(p.submit(poison))
+    futures.append(p.submit(make_event_rows(100, start=START, seed=2)))
+    for f in futures:
+        f.result(10)
+    gate.set()
+    p.stop()
+    assert _count(store) == 200  # the good batches, around the refused one
+    assert p.last_error is None
+    tenants = set(poison.column("tenant_id").to_pylist())
+    letters = [
+        letter
+        for tenant in tenants
+        for letter in store.list_dead_letters(tenant, limit=1000)
+        if "refused this event's batch" in letter.errors[0]["message"]
+    ]
+    assert len(letters) == 40
+    assert {json.loads(letter.raw)["event_id"] for letter in letters} == {
+        str(i) for i in poison_ids
+    }
