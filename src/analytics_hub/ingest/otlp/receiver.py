@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 
 import anyio
 import anyio.to_thread
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from analytics_hub.events import EVENT_SCHEMA, DecodedBatch, EventError, Normalizer
 from analytics_hub.ingest.otlp.logs import map_logs
@@ -121,26 +119,6 @@ class OtlpReceiver:
             )
 
         return await self._store(tenant_id, prepare)
-
-    async def traces_message(
-        self, tenant_id: str, request: ExportTraceServiceRequest
-    ) -> ExportOutcome:
-        """Store the spans of a parsed request (for an OTLP/gRPC servicer)."""
-        limits = self._normalizer.limits
-        return await self._store(
-            tenant_id,
-            lambda: self._normalize(tenant_id, map_traces(request, self._options, limits=limits)),
-        )
-
-    async def logs_message(
-        self, tenant_id: str, request: ExportLogsServiceRequest
-    ) -> ExportOutcome:
-        """Store the log records of a parsed request (for an OTLP/gRPC servicer)."""
-        limits = self._normalizer.limits
-        return await self._store(
-            tenant_id,
-            lambda: self._normalize(tenant_id, map_logs(request, self._options, limits=limits)),
-        )
 
     def _normalize(self, tenant_id: str, mapped: Mapped) -> tuple[Mapped, DecodedBatch]:
         if mapped.envelopes:

@@ -100,24 +100,21 @@ def test_an_empty_request_stores_nothing_and_rejects_nothing() -> None:
     assert ingest.stored[0][1].total == 0
 
 
-def test_logs_and_parsed_messages_take_the_same_path() -> None:
+def test_logs_are_stored_with_per_record_errors() -> None:
     receiver, _ingest = _receiver()
     request = logs(log_record("a"), log_record("b", time=0))
-    outcome = asyncio.run(receiver.logs_message(TENANT, request))
-    assert (outcome.accepted, outcome.rejected) == (1, 1)
-    assert outcome.errors[0].index == 1
-    encoded = asyncio.run(
+    outcome = asyncio.run(
         receiver.export_logs(TENANT, request.SerializeToString(), OtlpEncoding.PROTOBUF)
     )
-    assert (encoded.accepted, encoded.rejected) == (1, 1)
-    spans = asyncio.run(receiver.traces_message(TENANT, traces(span(CHAT))))
-    assert spans.accepted == 1
+    assert (outcome.accepted, outcome.rejected) == (1, 1)
+    assert outcome.errors[0].index == 1
 
 
 def test_the_error_message_lists_a_few_errors_and_counts_the_rest() -> None:
     receiver, _ = _receiver()
     bad = [span({"gen_ai.operation.name": "chat"}, span_id=i + 1) for i in range(8)]
-    outcome = asyncio.run(receiver.traces_message(TENANT, traces(*bad)))
+    body = traces(*bad).SerializeToString()
+    outcome = asyncio.run(receiver.export_traces(TENANT, body, OtlpEncoding.PROTOBUF))
     message = outcome.error_message("spans")
     assert message.startswith("8 of 8 spans rejected")
     assert message.count("#") == 5
