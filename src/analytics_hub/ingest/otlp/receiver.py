@@ -1,9 +1,9 @@
 """OTLP export requests in, durable events out: decode, map, normalise, store.
 
-The HTTP adapter hands over a body and its encoding; an OTLP/gRPC servicer, which gets
-messages already parsed, calls the ``*_message`` methods. Decoding and mapping are CPU
-work and run in a worker thread, one request at a time (see ``IngestService.ingest``
-for why one). Every span or log record that cannot be mapped or fails validation is a
+The HTTP adapter and the OTLP/gRPC servicers hand over the raw request bytes and their
+encoding (gRPC's are protobuf), so both meet the same limits and errors. Decoding and
+mapping are CPU work and run in a worker thread, one request at a time (see
+``IngestService.ingest`` for why one). Every span or log record that cannot be mapped or fails validation is a
 per-item error and a dead letter; the others are stored.
 """
 
