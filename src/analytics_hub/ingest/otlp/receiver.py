@@ -3,8 +3,8 @@
 The HTTP adapter and the OTLP/gRPC servicers hand over the raw request bytes and their
 encoding (gRPC's are protobuf), so both meet the same limits and errors. Decoding and
 mapping are CPU work and run in a worker thread, one request at a time (see
-``IngestService.ingest`` for why one). Every span or log record that cannot be mapped or fails validation is a
-per-item error and a dead letter; the others are stored.
+``IngestService.ingest`` for why one). Every span or log record that cannot be mapped
+or fails validation is a per-item error and a dead letter; the others are stored.
 """
 
 from __future__ import annotations
