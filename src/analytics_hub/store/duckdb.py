@@ -29,7 +29,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics_hub.errors import HubError, UnavailableError
-from analytics_hub.events.columns import EVENT_SCHEMA
 from analytics_hub.store import duckdb_deadletters as dl
 from analytics_hub.store import duckdb_maintenance as maintenance
 from analytics_hub.store import duckdb_pricing as pricing
@@ -43,6 +42,7 @@ from analytics_hub.store.base import (
     RetentionReport,
     WriteResult,
 )
+from analytics_hub.store.batches import check_event_batch
 from analytics_hub.store.duckdb_rollups import ROLLUP_TABLES, fine_from_events_sql, merge_sql
 from analytics_hub.store.duckdb_schema import LEDGER_SQL, MIGRATIONS
 
@@ -99,22 +99,6 @@ def naive_utc(moment: datetime) -> datetime:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _check_schema(table: pa.Table) -> None:
-    """Raise ValueError unless ``table`` has exactly the columns and types of EVENT_SCHEMA.
-
-    Nullability flags are not compared (tables built by concatenation or by hand often
-    mark every field nullable); instead a required column must hold no nulls, which is
-    what the NOT NULL constraints would reject anyway, only later and less clearly.
-    """
-    got = [(f.name, f.type) for f in table.schema]
-    want = [(f.name, f.type) for f in EVENT_SCHEMA]
-    if got != want:
-        raise ValueError(f"batch schema differs from EVENT_SCHEMA: {table.schema}")
-    for f in EVENT_SCHEMA:
-        if not f.nullable and table.column(f.name).null_count:
-            raise ValueError(f"batch has nulls in required column {f.name!r}")
 
 
 class DuckDBStore:
@@ -264,7 +248,7 @@ class DuckDBStore:
         n = table.num_rows
         if n == 0:
             return WriteResult(inserted=0, duplicates=0)
-        _check_schema(table)
+        check_event_batch(table)
         bounds = pc.min_max(table.column("claimed_ts"))
         params = {"lo": bounds["min"].as_py(), "hi": bounds["max"].as_py()}
         keys = pa.table(

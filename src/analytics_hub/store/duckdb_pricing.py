@@ -17,13 +17,13 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics_hub.events.columns import ROLLUP_DIMENSIONS, ROLLUP_MEASURES
 from analytics_hub.store.base import Repricer, RepriceReport
 from analytics_hub.store.duckdb_rollups import DIMS, ROLLUP_TABLES, merge_sql
+from analytics_hub.store.repricing import cost_changes, hour_slices
 
 SLICE_EVENTS = 100_000  # calls priced per transaction: bounds the writer's wait
 _HOUR = timedelta(hours=1)
@@ -87,48 +87,6 @@ _INSERT_DELTAS_SQL = [
 Transaction = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
 
-def _slices(
-    counts: dict[datetime, int], start: datetime, end: datetime
-) -> list[tuple[datetime, datetime]]:
-    """Consecutive hour ranges of about ``SLICE_EVENTS`` calls each, within the range."""
-    out: list[tuple[datetime, datetime]] = []
-    first: datetime | None = None
-    total = 0
-    for hour, n in sorted(counts.items()):
-        first = hour if first is None else first
-        total += n
-        if total >= SLICE_EVENTS:
-            out.append((max(first, start), min(hour + _HOUR, end)))
-            first, total = None, 0
-    if first is not None:
-        out.append((max(first, start), min(max(counts) + _HOUR, end)))
-    return out
-
-
-def _flags(array: pa.Array) -> np.ndarray:
-    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _changes(rows: pa.Table, costs: pa.Array) -> pa.Table:
-    """The rows whose cost or source changes, with what the update and deltas need."""
-    old_cost = rows.column("cost_usd").combine_chunks()
-    was = _flags(pc.equal(rows.column("cost_source"), "unpriced"))
-    now = _flags(pc.is_null(costs))
-    # Both priced: compare the costs (NaN never occurs: both are non-null here).
-    old = np.asarray(old_cost.to_numpy(zero_copy_only=False), dtype=np.float64)
-    new = np.asarray(costs.to_numpy(zero_copy_only=False), dtype=np.float64)
-    keep = (was != now) | (~was & ~now & (old != new))
-    changes = rows.select(["rid", "ts", *ROLLUP_DIMENSIONS])
-    for name, column in (
-        ("old_cost", old_cost),
-        ("new_cost", costs),
-        ("new_source", pc.if_else(pc.is_null(costs), "unpriced", "computed")),
-        ("d_unpriced", pa.array(now.astype(np.int64) - was.astype(np.int64))),
-    ):
-        changes = changes.append_column(name, column)
-    return changes.filter(pa.array(keep))
-
-
 def reprice(
     reader: duckdb.DuckDBPyConnection,
     transaction: Transaction,
@@ -166,14 +124,14 @@ def reprice(
         }
     )
     examined = repriced = unpriced = 0
-    for lo, hi in _slices(per_hour, start, end):
+    for lo, hi in hour_slices(per_hour, start, end, SLICE_EVENTS):
         slice_params = {**params, "lo": lo, "hi": hi}
         with transaction() as con:
             con.register("_reprice_keys", key_table)
             rows = con.sql(_ROWS_SQL, params=slice_params).to_arrow_table()
             con.unregister("_reprice_keys")
             costs = repricer.costs(rows.select(list(_PRICING_INPUT)))
-            changes = _changes(rows, costs)
+            changes = cost_changes(rows, costs, ["rid"])
             examined += rows.num_rows
             unpriced += costs.null_count
             if changes.num_rows:

@@ -21,7 +21,6 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,6 +36,7 @@ from analytics_hub.store.postgres_rollups import (
     mark_dirty_sql,
     merge_sql,
 )
+from analytics_hub.store.repricing import cost_changes, hour_slices
 
 SLICE_EVENTS = 100_000  # calls priced per transaction: bounds how long rows stay locked
 _HOUR = timedelta(hours=1)
@@ -119,47 +119,6 @@ Connection = psycopg.Connection[Any]
 Transaction = Callable[[], AbstractContextManager[Connection]]
 
 
-def _slices(
-    counts: dict[datetime, int], start: datetime, end: datetime
-) -> list[tuple[datetime, datetime]]:
-    """Consecutive hour ranges of about ``SLICE_EVENTS`` calls each, within the range."""
-    out: list[tuple[datetime, datetime]] = []
-    first: datetime | None = None
-    total = 0
-    for hour, n in sorted(counts.items()):
-        first = hour if first is None else first
-        total += n
-        if total >= SLICE_EVENTS:
-            out.append((max(first, start), min(hour + _HOUR, end)))
-            first, total = None, 0
-    if first is not None:
-        out.append((max(first, start), min(max(counts) + _HOUR, end)))
-    return out
-
-
-def _flags(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _changes(rows: pa.Table, costs: pa.Array) -> pa.Table:
-    """The rows whose cost or source changes, with what the update and deltas need."""
-    old_cost = rows.column("cost_usd").combine_chunks()
-    was = _flags(pc.equal(rows.column("cost_source"), "unpriced"))
-    now = _flags(pc.is_null(costs))
-    old = np.asarray(old_cost.to_numpy(zero_copy_only=False), dtype=np.float64)
-    new = np.asarray(costs.to_numpy(zero_copy_only=False), dtype=np.float64)
-    keep = (was != now) | (~was & ~now & (old != new))
-    changes = rows.select(["event_id", "claimed_ts", "ts", *ROLLUP_DIMENSIONS])
-    for name, column in (
-        ("old_cost", old_cost),
-        ("new_cost", costs),
-        ("new_source", pc.if_else(pc.is_null(costs), "unpriced", "computed")),
-        ("d_unpriced", pa.array(now.astype(np.int64) - was.astype(np.int64))),
-    ):
-        changes = changes.append_column(name, column)
-    return changes.filter(pa.array(keep))
-
-
 def _read_rows(conn: Connection, params: dict[str, object]) -> pa.Table:
     """The candidate calls of one slice, locked for this transaction."""
     with conn.cursor().copy(_ROWS_SQL, params) as copy:
@@ -213,12 +172,12 @@ def reprice(
         sources=[k[2] for k in ordered],
     )
     examined = repriced = unpriced = 0
-    for lo, hi in _slices(per_hour, start, end):
+    for lo, hi in hour_slices(per_hour, start, end, SLICE_EVENTS):
         slice_params = {**params, "lo": lo, "hi": hi}
         with transaction() as tx:
             rows = _read_rows(tx, slice_params)
             costs = repricer.costs(rows.select(list(_PRICING_INPUT)))
-            changes = _changes(rows, costs)
+            changes = cost_changes(rows, costs, ["event_id", "claimed_ts"])
             examined += rows.num_rows
             unpriced += costs.null_count
             if changes.num_rows:
