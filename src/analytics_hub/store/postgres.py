@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 _QUERY_KEYWORDS = frozenset({"SELECT", "WITH", "VALUES"})
 _ONE_SELECT = "fetch runs exactly one SELECT statement"
 # Two writers inserting shared keys in opposite orders deadlock; PostgreSQL aborts one,
-# which simply tries again (the other has committed or rolled back by then).
+# which tries again on the key-ordered path (see postgres_writes.insert).
 _RETRY = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
 _WRITE_ATTEMPTS = 4
 # The write path creates partitions for at most this many new days per batch; rows of
@@ -259,14 +259,16 @@ class PostgresStore:
             return WriteResult(inserted=0, duplicates=0)
         batch = writes.prepare(table)
         self.ensure_partitions(batch.days)
+        ordered = False
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
             try:
                 with self._connection(self._write_pool) as conn:
-                    inserted = writes.insert(conn, batch)
+                    inserted = writes.insert(conn, batch, ordered=ordered)
             except _RETRY as exc:
                 if attempt == _WRITE_ATTEMPTS:
                     raise UnavailableError(f"event store write kept failing: {exc}") from exc
                 log.info("event write retried after %s", type(exc).__name__)
+                ordered = True
                 continue
             except (psycopg.DataError, psycopg.IntegrityError) as exc:
                 # A value the schema allows but the table does not (an event_id that is

@@ -29,9 +29,12 @@ _STAGE_SQL = "CREATE TEMP TABLE IF NOT EXISTS _stage (LIKE events) ON COMMIT DEL
 _COPY_EVENTS_SQL = copy_sql("events", COLUMN_NAMES)
 _COPY_STAGE_SQL = copy_sql("_stage", COLUMN_NAMES)
 _COPY_FINE_SQL = copy_sql(FINE_TABLE, FINE_COLUMNS)
+# Row by row in key order: two writers of shared keys wait for each other in the same
+# order, so they cannot deadlock (COPY buffers rows per partition, which reorders them).
 _INSERT_NEW_SQL = (
     f"INSERT INTO events ({', '.join(COLUMN_NAMES)}) SELECT {', '.join(COLUMN_NAMES)}"
-    " FROM _stage ON CONFLICT DO NOTHING RETURNING tenant_id, CAST(event_id AS text)"
+    " FROM _stage ORDER BY tenant_id, event_id, claimed_ts"
+    " ON CONFLICT DO NOTHING RETURNING tenant_id, CAST(event_id AS text)"
 )
 _INSERT_DELTAS_SQL = insert_deltas_sql(FINE_TABLE)
 
@@ -56,24 +59,27 @@ def prepare(table: pa.Table) -> Batch:
     return Batch(table, csv_bytes(table), [d.date() for d in days.to_pylist()])
 
 
-def insert(conn: psycopg.Connection[Any], batch: Batch) -> int:
+def insert(conn: psycopg.Connection[Any], batch: Batch, *, ordered: bool = False) -> int:
     """One attempt at storing ``batch`` and its rollup deltas; events inserted.
 
     ``conn`` is in autocommit mode; each path is one transaction of its own.
+    ``ordered`` skips the COPY into ``events`` for the path that inserts in key order:
+    slower, but it cannot deadlock with another writer of the same events.
     """
     if conn not in _prepared:
         # Outside any transaction, so that a rolled-back write keeps the tables.
         conn.execute(_STAGE_SQL)
         conn.execute(FINE_TABLE_SQL)
         _prepared.add(conn)
-    try:
-        with conn.transaction(), conn.cursor() as cur:
-            with cur.copy(_COPY_EVENTS_SQL) as copy:
-                copy.write(batch.data)
-            _insert_deltas(cur, batch.table)
-        return int(batch.table.num_rows)
-    except psycopg.errors.UniqueViolation:
-        pass  # a replay, in part or whole
+    if not ordered:
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                with cur.copy(_COPY_EVENTS_SQL) as copy:
+                    copy.write(batch.data)
+                _insert_deltas(cur, batch.table)
+            return int(batch.table.num_rows)
+        except psycopg.errors.UniqueViolation:
+            pass  # a replay, in part or whole
     with conn.transaction(), conn.cursor() as cur:
         with cur.copy(_COPY_STAGE_SQL) as copy:
             copy.write(batch.data)
