@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         default=("/healthz", "/readyz", "/metrics"),
         description="Paths served without a credential",
     )
+    webui_dir: str = Field(
+        default="",
+        description="Directory of the built web UI (index.html, assets/); empty: the copy "
+        "inside the package that `make run` puts there",
+    )
 
     # ingestion limits
     max_batch_events: int = Field(default=10_000, ge=1, description="Events per request")
@@ -176,6 +181,23 @@ class Settings(BaseSettings):
     )
     query_max_unbucketed_range_days: int = Field(
         default=400, ge=1, description="Longest range an aggregate without a time bucket may span"
+    )
+
+    # the live feed (GET /api/v1/stream)
+    stream_queue_events: int = Field(
+        default=1000,
+        ge=10,
+        le=100_000,
+        description="Events a live connection may have waiting; more are dropped and counted",
+    )
+    stream_max_connections: int = Field(
+        default=500, ge=1, description="Most live connections open at once"
+    )
+    stream_metrics_interval_seconds: float = Field(
+        default=1.0,
+        ge=0.1,
+        le=60,
+        description="Most often a live connection gets the current minute's metrics",
     )
 
     config_file: Path | None = Field(default=None, description="TOML file read at start")

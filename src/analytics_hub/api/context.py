@@ -15,6 +15,8 @@ from analytics_hub.ingest.otlp.receiver import OtlpReceiver
 from analytics_hub.ingest.service import IngestService
 from analytics_hub.pricing import PricingService
 from analytics_hub.query import QueryService
+from analytics_hub.query.dashboards import DashboardService
+from analytics_hub.query.live import LiveFeed
 from analytics_hub.store.base import RetentionReport
 
 
@@ -27,6 +29,7 @@ class ApiServices:
     otlp: OtlpReceiver
     dead_letters: DeadLetterService
     query: QueryService
+    dashboards: DashboardService
     pricing: PricingService
     metrics: HubMetrics
     readiness: Callable[[], dict[str, str]]  # raises UnavailableError when not ready
@@ -34,6 +37,7 @@ class ApiServices:
     event_schema: dict[str, Any]
     max_body_bytes: int
     public_paths: frozenset[str]
+    live: LiveFeed  # the live feed of GET /api/v1/stream
 
 
 def services(request: Request) -> ApiServices:

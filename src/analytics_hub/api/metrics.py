@@ -81,6 +81,17 @@ class HubMetrics:
         self.http_requests = Counter(
             "hub_http_requests", "HTTP requests", ["method", "route", "status"], registry=r
         )
+        self.stream_connections = Gauge(
+            "hub_stream_connections", "Open live feed (WebSocket) connections", registry=r
+        )
+        self.stream_events_sent = Counter(
+            "hub_stream_events_sent", "Events sent to live feed connections", registry=r
+        )
+        self.stream_events_dropped = Counter(
+            "hub_stream_events_dropped",
+            "Events not sent to a live feed connection that did not keep up",
+            registry=r,
+        )
 
     def bind_depth(self, depth: Callable[[], float], capacity: float) -> None:
         """Report the pipeline depth live at every scrape."""

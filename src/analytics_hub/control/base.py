@@ -1,5 +1,5 @@
-"""The ``ControlStore`` port: control-plane data (API keys, per-tenant price overrides;
-dashboards and rules later).
+"""The ``ControlStore`` port: control-plane data (API keys, per-tenant price overrides,
+saved dashboards; rules later).
 
 Kept apart from the event store so that the command line can manage keys while a server
 holds the event store open, and so that it can live in PostgreSQL in distributed mode.
@@ -44,6 +44,25 @@ class PriceOverrideRecord:
     updated_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class DashboardRecord:
+    """One tenant's saved dashboard.
+
+    ``document`` is the dashboard as JSON text, opaque here: its shape belongs to the
+    query feature (``analytics_hub.query.dashboard_model``), so that the store never
+    changes when a panel gains an option. ``version`` starts at 1 and grows by one on
+    every replace (optimistic concurrency).
+    """
+
+    tenant_id: str
+    dashboard_id: str
+    name: str
+    version: int
+    document: str
+    created_at: datetime
+    updated_at: datetime
+
+
 @runtime_checkable
 class ControlStore(Protocol):
     """Port of the control-plane store. Safe to use from several threads and processes."""
@@ -79,9 +98,30 @@ class ControlStore(Protocol):
         """Delete a tenant's overrides of one model (one period, or all); how many went."""
         ...
 
+    def add_dashboard(self, record: DashboardRecord) -> None:
+        """Store a new dashboard; ``ConflictError`` if the tenant has one with its id."""
+        ...
+
+    def get_dashboard(self, tenant_id: str, dashboard_id: str) -> DashboardRecord | None:
+        """A tenant's dashboard, or None (also when another tenant has that id)."""
+        ...
+
+    def list_dashboards(self, tenant_id: str) -> list[DashboardRecord]:
+        """A tenant's dashboards, by name (case-insensitive), then id."""
+        ...
+
+    def replace_dashboard(self, record: DashboardRecord, expected_version: int) -> bool:
+        """Replace a dashboard (all but ``created_at``) if it is still at
+        ``expected_version``; False if it is not, or is gone."""
+        ...
+
+    def delete_dashboard(self, tenant_id: str, dashboard_id: str) -> bool:
+        """Delete a tenant's dashboard; False if it has none with that id."""
+        ...
+
     def close(self) -> None:
         """Release the store. Idempotent."""
         ...
 
 
-__all__ = ["ApiKeyRecord", "ControlStore", "PriceOverrideRecord"]
+__all__ = ["ApiKeyRecord", "ControlStore", "DashboardRecord", "PriceOverrideRecord"]

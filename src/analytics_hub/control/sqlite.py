@@ -17,7 +17,7 @@ import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from analytics_hub.control.base import ApiKeyRecord, PriceOverrideRecord
+from analytics_hub.control.base import ApiKeyRecord, DashboardRecord, PriceOverrideRecord
 from analytics_hub.errors import ConflictError
 
 _KEYS = """
@@ -48,12 +48,36 @@ CREATE TABLE price_overrides (
 );
 """
 
+_DASHBOARDS = """
+CREATE TABLE dashboards (
+    tenant_id TEXT NOT NULL,
+    dashboard_id TEXT NOT NULL,
+    name TEXT NOT NULL,                -- also inside document: kept apart for listing
+    version INTEGER NOT NULL,          -- optimistic concurrency: +1 on every replace
+    document TEXT NOT NULL,            -- JSON, shaped by the query feature
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, dashboard_id)
+);
+"""
+
 # (version, SQL): applied in order; never edit one that was released.
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _KEYS), (2, _PRICE_OVERRIDES))
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (1, _KEYS),
+    (2, _PRICE_OVERRIDES),
+    (3, _DASHBOARDS),
+)
 
 
 def _ts(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+_DASHBOARD_COLUMNS = "tenant_id, dashboard_id, name, version, document, created_at, updated_at"
 
 
 class SQLiteControlStore:
@@ -185,6 +209,71 @@ class SQLiteControlStore:
             params += (valid_from.isoformat(),)
         return self._con().execute(sql, params).rowcount
 
+    def add_dashboard(self, record: DashboardRecord) -> None:
+        try:
+            self._con().execute(
+                f"INSERT INTO dashboards ({_DASHBOARD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.tenant_id,
+                    record.dashboard_id,
+                    record.name,
+                    record.version,
+                    record.document,
+                    _utc(record.created_at),
+                    _utc(record.updated_at),
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ConflictError(f"a dashboard with id {record.dashboard_id!r} exists") from exc
+
+    def get_dashboard(self, tenant_id: str, dashboard_id: str) -> DashboardRecord | None:
+        row = (
+            self._con()
+            .execute(
+                f"SELECT {_DASHBOARD_COLUMNS} FROM dashboards"
+                " WHERE tenant_id = ? AND dashboard_id = ?",
+                (tenant_id, dashboard_id),
+            )
+            .fetchone()
+        )
+        return self._dashboard(row) if row else None
+
+    def list_dashboards(self, tenant_id: str) -> list[DashboardRecord]:
+        rows = (
+            self._con()
+            .execute(
+                f"SELECT {_DASHBOARD_COLUMNS} FROM dashboards WHERE tenant_id = ?"
+                " ORDER BY name COLLATE NOCASE, dashboard_id",
+                (tenant_id,),
+            )
+            .fetchall()
+        )
+        return [self._dashboard(r) for r in rows]
+
+    def replace_dashboard(self, record: DashboardRecord, expected_version: int) -> bool:
+        # One conditional UPDATE: two writers that read the same version cannot both win.
+        cur = self._con().execute(
+            "UPDATE dashboards SET name = ?, version = ?, document = ?, updated_at = ?"
+            " WHERE tenant_id = ? AND dashboard_id = ? AND version = ?",
+            (
+                record.name,
+                record.version,
+                record.document,
+                _utc(record.updated_at),
+                record.tenant_id,
+                record.dashboard_id,
+                expected_version,
+            ),
+        )
+        return cur.rowcount == 1
+
+    def delete_dashboard(self, tenant_id: str, dashboard_id: str) -> bool:
+        cur = self._con().execute(
+            "DELETE FROM dashboards WHERE tenant_id = ? AND dashboard_id = ?",
+            (tenant_id, dashboard_id),
+        )
+        return cur.rowcount == 1
+
     def close(self) -> None:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
         if con is not None:
@@ -203,6 +292,18 @@ class SQLiteControlStore:
             secret_hash=row[4],
             created_at=created,
             revoked_at=_ts(row[6]),
+        )
+
+    @staticmethod
+    def _dashboard(row: tuple[str, str, str, int, str, str, str]) -> DashboardRecord:
+        return DashboardRecord(
+            tenant_id=row[0],
+            dashboard_id=row[1],
+            name=row[2],
+            version=row[3],
+            document=row[4],
+            created_at=datetime.fromisoformat(row[5]),
+            updated_at=datetime.fromisoformat(row[6]),
         )
 
 

@@ -52,6 +52,9 @@ class CommitStats:
     inserted: int
     duplicates: int
     table: pa.Table | None = None  # what was committed (None when only dead letters)
+    # The rows of ``table`` newly stored, without the duplicates of a replayed batch (None
+    # when only dead letters, or when the store did not say and some were duplicates).
+    new_rows: pa.Table | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +285,7 @@ class Pipeline:
                     inserted=result.inserted,
                     duplicates=result.duplicates,
                     table=combined,
+                    new_rows=_new_rows(combined, result),
                 )
             )
 
@@ -302,6 +306,14 @@ class Pipeline:
                 done.append(heapq.heappop(self._waiters)[2])
         for future in done:
             future.set_result(None)
+
+
+def _new_rows(table: pa.Table | None, result: WriteResult) -> pa.Table | None:
+    """The rows a commit newly stored: as the store reports them, or the whole table when
+    the store does not say but found no duplicate."""
+    if result.new_rows is not None or table is None:
+        return result.new_rows
+    return table if result.duplicates == 0 else None
 
 
 __all__ = ["CommitPolicy", "CommitStats", "Pipeline"]

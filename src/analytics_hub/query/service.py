@@ -82,6 +82,14 @@ class QueryService:
         """
         return self._answer(tenant_id, query, allow_rollups=allow_rollups).result
 
+    def check(self, tenant_id: str, query: Query) -> None:
+        """Raise ``ValidationError`` unless ``run`` would accept ``query``; reads nothing.
+
+        The same planner and limits as ``run``, so that what passes here (a saved
+        dashboard panel, say) is a query that runs.
+        """
+        plan_query(tenant_id, query, self._limits)
+
     def _answer(self, tenant_id: str, query: Query, *, allow_rollups: bool = True) -> Answer:
         started = time.perf_counter()
         plan = plan_query(tenant_id, query, self._limits, allow_rollups=allow_rollups)

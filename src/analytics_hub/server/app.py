@@ -19,22 +19,35 @@ from analytics_hub.api.context import ApiServices
 from analytics_hub.api.errors import install_error_handlers
 from analytics_hub.api.metrics import HubMetrics
 from analytics_hub.api.middleware import RequestMetricsMiddleware
-from analytics_hub.api.rest import admin, deadletters, health, ingest, otlp, prices, query
+from analytics_hub.api.rest import (
+    admin,
+    dashboards,
+    deadletters,
+    health,
+    ingest,
+    otlp,
+    prices,
+    query,
+)
+from analytics_hub.api.websocket.stream import router as stream_router
 from analytics_hub.auth.keys import KeyService
 from analytics_hub.errors import UnavailableError
 from analytics_hub.events import Normalizer, envelope_json_schema, openapi_components
 from analytics_hub.ingest.deadletters import DeadLetterService
 from analytics_hub.ingest.otlp.options import OtlpOptions
 from analytics_hub.ingest.otlp.receiver import OtlpReceiver
-from analytics_hub.ingest.pipeline import CommitPolicy, Pipeline
+from analytics_hub.ingest.pipeline import CommitPolicy, CommitStats, Pipeline
 from analytics_hub.ingest.service import IngestService
 from analytics_hub.pricing import PriceBook, PricingService, shipped_price_file
 from analytics_hub.query import QueryService
+from analytics_hub.query.dashboards import DashboardService
+from analytics_hub.query.live import LiveFeed
 from analytics_hub.server.grpc_server import grpc_listener
 from analytics_hub.server.otlp_http import otlp_http_listener
 from analytics_hub.server.stores import open_control_store, open_event_bus, open_event_store
 from analytics_hub.server.tasks import apply_retention, compaction_task, retention_task
 from analytics_hub.settings import Settings
+from analytics_hub.webui import install_webui, resolve_webui_dir
 
 DESCRIPTION = """
 Analytics for everything your LLM systems emit: model-call telemetry, cost, security
@@ -55,6 +68,18 @@ def create_app(settings: Settings) -> FastAPI:
         PriceBook(shipped_price_file()), control, store, raw_days=settings.retention_raw_days
     )
     metrics = HubMetrics()
+    live = LiveFeed(
+        QueryService(store),  # the live minute metrics: one-row queries, default limits
+        queue_events=settings.stream_queue_events,
+        max_connections=settings.stream_max_connections,
+        metrics_interval=settings.stream_metrics_interval_seconds,
+    )
+
+    def committed(stats: CommitStats) -> None:
+        metrics.committed(stats)
+        # Only hands the new rows to the event loop: the writer never waits for a client.
+        live.publish(stats.new_rows)
+
     pipeline = Pipeline(
         store,
         open_event_bus(settings),
@@ -66,7 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
             lag_floor_events=settings.max_batch_events,
         ),
         retry_after=settings.retry_after_seconds,
-        on_commit=metrics.committed,
+        on_commit=committed,
     )
     metrics.bind_depth(lambda: pipeline.depth, pipeline.capacity)
     normalizer = Normalizer(
@@ -96,24 +121,28 @@ def create_app(settings: Settings) -> FastAPI:
         keep_context_spans=settings.otlp_keep_context_spans,
         max_items=settings.max_batch_events,
     )
+    query_service = QueryService(
+        store,
+        max_rows=settings.query_max_rows,
+        max_buckets=settings.query_max_buckets,
+        max_unbucketed_range_days=settings.query_max_unbucketed_range_days,
+    )
     services = ApiServices(
         keys=KeyService(control),
         ingest=ingest_service,
         otlp=OtlpReceiver(ingest_service, normalizer, otlp_options),
         dead_letters=DeadLetterService(store, normalizer, pipeline, pricer=pricing),
         pricing=pricing,
-        query=QueryService(
-            store,
-            max_rows=settings.query_max_rows,
-            max_buckets=settings.query_max_buckets,
-            max_unbucketed_range_days=settings.query_max_unbucketed_range_days,
-        ),
+        query=query_service,
+        # Saved panels are checked with the limits queries run under.
+        dashboards=DashboardService(control, query_service.check),
         metrics=metrics,
         readiness=readiness,
         apply_retention=lambda: apply_retention(store, settings),
         event_schema=envelope_json_schema(),
         max_body_bytes=settings.max_body_bytes,
         public_paths=frozenset(settings.public_paths),
+        live=live,
     )
     background = [compaction_task(store), retention_task(store, settings)]
 
@@ -145,8 +174,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
-    for module in (ingest, otlp, query, prices, deadletters, admin, health):
+    for module in (ingest, otlp, query, prices, dashboards, deadletters, admin, health):
         app.include_router(module.router)
+    app.include_router(stream_router)  # the live feed (WebSocket)
+    # Not a route: answers only what no route matched, so the API's own 404s and 405s stay.
+    install_webui(app.router, resolve_webui_dir(settings.webui_dir))
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app
 

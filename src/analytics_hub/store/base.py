@@ -32,10 +32,16 @@ import pyarrow as pa
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """What one idempotent write did: rows newly stored and rows skipped as duplicates."""
+    """What one idempotent write did: rows newly stored and rows skipped as duplicates.
+
+    ``new_rows`` are the rows newly stored (the live feed shows them, so that a replayed
+    batch is not shown twice); ``None`` when a backend does not say which they were. It
+    takes no part in comparisons: two results are equal when their counts are.
+    """
 
     inserted: int
     duplicates: int
+    new_rows: pa.Table | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

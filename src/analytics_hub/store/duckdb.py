@@ -247,7 +247,7 @@ class DuckDBStore:
         """Store new events and their rollup deltas in one transaction (see the port)."""
         n = table.num_rows
         if n == 0:
-            return WriteResult(inserted=0, duplicates=0)
+            return WriteResult(inserted=0, duplicates=0, new_rows=table)
         check_event_batch(table)
         bounds = pc.min_max(table.column("claimed_ts"))
         params = {"lo": bounds["min"].as_py(), "hi": bounds["max"].as_py()}
@@ -277,7 +277,7 @@ class DuckDBStore:
             con.unregister("_keys")
             inserted = len(keep)
             if inserted == 0:
-                return WriteResult(inserted=0, duplicates=n)
+                return WriteResult(inserted=0, duplicates=n, new_rows=table.slice(0, 0))
             if inserted < n:
                 # Keep the batch's order: rows stay clustered by time for the zone maps.
                 table = table.take(pc.take(keep, pc.sort_indices(keep)))
@@ -289,7 +289,7 @@ class DuckDBStore:
             for sql in _INSERT_ROLLUP_SQL.values():
                 con.execute(sql)
             con.unregister("_fine")
-        return WriteResult(inserted=inserted, duplicates=n - inserted)
+        return WriteResult(inserted=inserted, duplicates=n - inserted, new_rows=table)
 
     def fetch(self, sql: str, params: Sequence[object]) -> QueryRows:
         """Run one read-only statement (a single SELECT) on this thread's cursor."""

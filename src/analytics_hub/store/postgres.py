@@ -256,14 +256,14 @@ class PostgresStore:
         """
         n = table.num_rows
         if n == 0:
-            return WriteResult(inserted=0, duplicates=0)
+            return WriteResult(inserted=0, duplicates=0, new_rows=table)
         batch = writes.prepare(table)
         self.ensure_partitions(batch.days)
         ordered = False
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
             try:
                 with self._connection(self._write_pool) as conn:
-                    inserted = writes.insert(conn, batch, ordered=ordered)
+                    new_rows = writes.insert(conn, batch, ordered=ordered)
             except _RETRY as exc:
                 if attempt == _WRITE_ATTEMPTS:
                     raise UnavailableError(f"event store write kept failing: {exc}") from exc
@@ -274,7 +274,8 @@ class PostgresStore:
                 # A value the schema allows but the table does not (an event_id that is
                 # not a UUID): the caller's bug, reported like a schema mismatch.
                 raise ValueError(f"batch rejected by the event store: {exc}") from exc
-            return WriteResult(inserted=inserted, duplicates=n - inserted)
+            inserted = int(new_rows.num_rows)
+            return WriteResult(inserted=inserted, duplicates=n - inserted, new_rows=new_rows)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def fetch(self, sql: str, params: Sequence[object]) -> QueryRows:

@@ -59,8 +59,8 @@ def prepare(table: pa.Table) -> Batch:
     return Batch(table, csv_bytes(table), [d.date() for d in days.to_pylist()])
 
 
-def insert(conn: psycopg.Connection[Any], batch: Batch, *, ordered: bool = False) -> int:
-    """One attempt at storing ``batch`` and its rollup deltas; events inserted.
+def insert(conn: psycopg.Connection[Any], batch: Batch, *, ordered: bool = False) -> pa.Table:
+    """One attempt at storing ``batch`` and its rollup deltas; the rows inserted.
 
     ``conn`` is in autocommit mode; each path is one transaction of its own.
     ``ordered`` skips the COPY into ``events`` for the path that inserts in key order:
@@ -77,23 +77,24 @@ def insert(conn: psycopg.Connection[Any], batch: Batch, *, ordered: bool = False
                 with cur.copy(_COPY_EVENTS_SQL) as copy:
                     copy.write(batch.data)
                 _insert_deltas(cur, batch.table)
-            return int(batch.table.num_rows)
+            return batch.table
         except psycopg.errors.UniqueViolation:
             pass  # a replay, in part or whole
     with conn.transaction(), conn.cursor() as cur:
         with cur.copy(_COPY_STAGE_SQL) as copy:
             copy.write(batch.data)
         keys = cur.execute(_INSERT_NEW_SQL).fetchall()
-        if keys:
-            inserted = pa.table(
-                {
-                    "tenant_id": pa.array([k[0] for k in keys], pa.string()),
-                    "event_id": pa.array([k[1] for k in keys], pa.string()),
-                }
-            )
-            new = batch.table.join(inserted, ["tenant_id", "event_id"], join_type="left semi")
-            _insert_deltas(cur, new)
-    return len(keys)
+        if not keys:
+            return batch.table.slice(0, 0)
+        inserted = pa.table(
+            {
+                "tenant_id": pa.array([k[0] for k in keys], pa.string()),
+                "event_id": pa.array([k[1] for k in keys], pa.string()),
+            }
+        )
+        new = batch.table.join(inserted, ["tenant_id", "event_id"], join_type="left semi")
+        _insert_deltas(cur, new)
+    return new
 
 
 def _insert_deltas(cur: psycopg.Cursor[Any], events: pa.Table) -> None:

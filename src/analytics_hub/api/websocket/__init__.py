@@ -1,0 +1,1 @@
+"""WebSocket adapters: the live feed (``GET /api/v1/stream``)."""
