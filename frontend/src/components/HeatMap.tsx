@@ -8,9 +8,11 @@ interface Props {
   spanMs: number;
   label: string;
   format: (v: number) => string;
+  /** Called with a cell's bucket start and row key (to open the events behind it). */
+  onSelect?: (bucket: string, key: string) => void;
 }
 
-export function HeatMap({ rows, dimension, value, spanMs, label, format }: Props) {
+export function HeatMap({ rows, dimension, value, spanMs, label, format, onSelect }: Props) {
   const buckets = [...new Set(rows.map((r) => String(r.bucket)))].sort();
   const keys = [...new Set(rows.map((r) => String(r[dimension] ?? "(none)")))].sort();
   const cell = new Map(rows.map((r) => [`${r.bucket}|${r[dimension] ?? "(none)"}`, Number(r[value]) || 0]));
@@ -41,6 +43,8 @@ export function HeatMap({ rows, dimension, value, spanMs, label, format }: Props
                   height={h - 1}
                   fill="var(--accent)"
                   fillOpacity={v === 0 ? 0.04 : 0.15 + 0.85 * (v / max)}
+                  onClick={onSelect && v > 0 ? () => onSelect(b, k) : undefined}
+                  style={onSelect && v > 0 ? { cursor: "pointer" } : undefined}
                 >
                   <title>{`${k} · ${new Date(b).toLocaleString()}: ${format(v)}`}</title>
                 </rect>

@@ -267,6 +267,9 @@ export default function Security() {
               spanMs={span}
               label={`Threats by type per ${heat}`}
               format={(v) => `${formatCount(v)} threats`}
+              onSelect={(bucket, type) =>
+                navigate(bucketLink(bucket, heat, [...THREAT_LINKS, `payload.threat_type:eq:${type}`]))
+              }
             />
           )}
         </Card>

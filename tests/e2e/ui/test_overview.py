@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, expect
 from tests.e2e.ui.conftest import Ui, UiHub
@@ -27,6 +28,8 @@ def test_sign_in_with_an_api_key_refuses_a_bad_one_first(browser: Browser, ui_hu
 
 
 def test_overview_draws_the_demo_traffic(ui: Ui) -> None:
+    requested: list[str] = []
+    ui.page.on("request", lambda request: requested.append(request.url))
     ui.goto("/?range=7d")
     page = ui.page
     requests = page.get_by_test_id("stat-Requests").locator(".stat-value")
@@ -42,6 +45,12 @@ def test_overview_draws_the_demo_traffic(ui: Ui) -> None:
     expect(top.first).to_be_visible()
     assert top.count() >= 3
     ui.screenshot("overview")
+    # Nothing comes from elsewhere (no CDN, no fonts, no telemetry): the hub works offline.
+    origin = urlsplit(ui.hub.url).netloc
+    parts = [urlsplit(u) for u in requested]
+    foreign = [p.geturl() for p in parts if p.scheme != "data" and p.netloc != origin]
+    assert requested
+    assert foreign == []
 
 
 def test_overview_range_lives_in_the_url(ui: Ui) -> None:
