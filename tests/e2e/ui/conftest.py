@@ -89,9 +89,13 @@ def ui_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiHub]:
         proc.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the session."""
+    """One headless Chromium per test module.
+
+    Not per session: Playwright's sync API keeps an asyncio loop running on this thread
+    while it is open, and later tests that call ``asyncio.run`` would fail.
+    """
     if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).is_file():
         _missing(f"Chromium is not installed at {CHROMIUM}", "run `make chromium`")
     with sync_playwright() as pw:
