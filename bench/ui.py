@@ -118,7 +118,8 @@ def measure(url: str, key: str, frm: str, to: str, args: argparse.Namespace) -> 
     page_ms: list[float] = []
     api_ms: list[float] = []
     hours = args.range_hours
-    bucket = "1m" if hours <= 6 else "5m" if hours <= 24 else "15m" if hours <= 72 else "1h"
+    # The bucket the UI picks for the range (frontend/src/lib/time.ts bucketFor).
+    bucket = "1m" if hours <= 2 else "5m" if hours <= 12 else "15m" if hours <= 48 else "1h"
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
         params = {"from": frm, "to": to, "bucket": bucket}
         c.get("/api/v1/metrics/overview", params=params).raise_for_status()  # warm the store

@@ -13,9 +13,10 @@ describe("durationMs", () => {
 });
 
 describe("bucketFor", () => {
-  it("keeps charts between about 50 and 300 points", () => {
+  it("keeps charts between about 60 and 200 points", () => {
     expect(bucketFor(3_600_000)).toBe("1m");
-    expect(bucketFor(86_400_000)).toBe("5m");
+    expect(bucketFor(6 * 3_600_000)).toBe("5m");
+    expect(bucketFor(86_400_000)).toBe("15m");
     expect(bucketFor(7 * 86_400_000)).toBe("1h");
     expect(bucketFor(30 * 86_400_000)).toBe("1d");
   });

@@ -35,12 +35,13 @@ export function bucketMs(bucket: Bucket): number {
   return BUCKET_MS[bucket];
 }
 
-/** The bucket that draws a range in about 50–300 points. */
+/** The bucket that draws a range in about 60–200 points: enough to see shape, few enough
+ *  that four charts draw quickly (the overview's first paint budget is 1.5 s). */
 export function bucketFor(spanMs: number): Bucket {
-  if (spanMs <= 6 * 3_600_000) return "1m";
-  if (spanMs <= 24 * 3_600_000) return "5m";
-  if (spanMs <= 3 * 86_400_000) return "15m";
-  if (spanMs <= 14 * 86_400_000) return "1h";
+  if (spanMs <= 2 * 3_600_000) return "1m";
+  if (spanMs <= 12 * 3_600_000) return "5m";
+  if (spanMs <= 2 * 86_400_000) return "15m";
+  if (spanMs <= 8 * 86_400_000) return "1h";
   return "1d";
 }
 
