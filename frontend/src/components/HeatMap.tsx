@@ -1,6 +1,8 @@
 // A heat map of a value by time bucket (columns) and a dimension (rows), drawn as SVG.
 import { formatTick } from "../lib/format";
 
+const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
 interface Props {
   rows: Record<string, unknown>[];
   dimension: string;
@@ -46,7 +48,7 @@ export function HeatMap({ rows, dimension, value, spanMs, label, format, onSelec
                   onClick={onSelect && v > 0 ? () => onSelect(b, k) : undefined}
                   style={onSelect && v > 0 ? { cursor: "pointer" } : undefined}
                 >
-                  <title>{`${k} · ${new Date(b).toLocaleString()}: ${format(v)}`}</title>
+                  <title>{`${k} · ${when.format(new Date(b))}: ${format(v)}`}</title>
                 </rect>
               );
             })}

@@ -1,6 +1,7 @@
 // Numbers as people read them on a dashboard.
 const compact = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 });
 const whole = new Intl.NumberFormat("en");
+const cents = new Intl.NumberFormat("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
 export function formatCount(n: number | null | undefined): string {
   if (n === null || n === undefined || Number.isNaN(n)) return "–";
@@ -11,7 +12,7 @@ export function formatCost(usd: number | null | undefined): string {
   if (usd === null || usd === undefined || Number.isNaN(usd)) return "–";
   if (usd !== 0 && Math.abs(usd) < 0.01) return `$${usd.toPrecision(2)}`;
   if (Math.abs(usd) >= 100_000) return `$${compact.format(usd)}`;
-  return `$${usd.toLocaleString("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  return `$${cents.format(usd)}`;
 }
 
 export function formatMs(ms: number | null | undefined): string {
@@ -32,11 +33,13 @@ export function formatChange(ratio: number | null): string {
   return `${sign}${(ratio * 100).toFixed(0)} %`;
 }
 
-/** Short time label for an axis: hours and minutes within a day, else the date. */
+// Made once: Recharts formats every point's label to lay out the axis, and a
+// toLocale*String call builds a new formatter each time (most of the first draw's JS).
+const timeOfDay = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const dayOfMonth = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+
+/** Short time label for an axis: hours and minutes within two days, else the date. */
 export function formatTick(isoTime: string, spanMs: number): string {
   const d = new Date(isoTime);
-  if (spanMs <= 2 * 86_400_000) {
-    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  }
-  return d.toLocaleDateString([], { month: "short", day: "numeric" });
+  return spanMs <= 2 * 86_400_000 ? timeOfDay.format(d) : dayOfMonth.format(d);
 }
