@@ -27,8 +27,19 @@ BENCHMARKS: dict[str, tuple[list[str], list[str], list[str]]] = {
     ),
     "query": ([], ["--events", "400000", "--runs", "5"], ["max_p95_ms"]),
     "anomaly_nab": ([], ["--quick"], ["nab_standard", "nab_reward_low_fp"]),
+    "anomaly_stream": (
+        [],
+        ["--series", "10", "--minutes", "3"],
+        ["close_to_stored_median_ms", "close_to_stored_p95_ms", "rollup_query_median_ms"],
+    ),
     "pricing": ([], ["--seconds", "0.5", "--runs", "1"], ["pricing_ns_per_event"]),
     "forecast_m4": ([], ["--quick"], ["ensemble_owa", "latency_30d_daily_ms"]),
+    # A real `analytics-hub serve` with four weeks of demo data (two with --quick).
+    "forecast_api": (
+        [],
+        ["--quick"],
+        ["daily_30d_http_median_ms", "daily_30d_http_p95_ms", "hourly_48h_http_median_ms"],
+    ),
     # Loads 10 million events once into bench/results/ and reuses them on later runs.
     "ui": (
         ["--data", str(HERE / "results" / "ui-data-10m")],

@@ -200,6 +200,53 @@ class Settings(BaseSettings):
         description="Most often a live connection gets the current minute's metrics",
     )
 
+    # forecasts (POST /api/v1/forecast...)
+    forecast_max_concurrent: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Forecasts computed at once (CPU-bound); more wait for their turn",
+    )
+
+    # anomaly detection (docs/analytics/anomaly-detection.md)
+    anomaly_enabled: bool = Field(
+        default=True, description="Score every series as its minute rollup closes"
+    )
+    anomaly_grace_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=30,
+        description="A minute counts as closed this long after it ends (events are visible "
+        "within 1 s of their acknowledgement)",
+    )
+    anomaly_min_baseline_minutes: int = Field(
+        default=1440, ge=0, description="Minutes of history a series needs before it may alarm"
+    )
+    anomaly_warm_start_hours: float = Field(
+        default=48.0,
+        ge=0,
+        le=336,
+        description="History a new series' detector is primed with (also before a detect range)",
+    )
+    anomaly_max_series: int = Field(
+        default=1000, ge=1, description="Series detectors kept in memory (least recent go first)"
+    )
+    anomaly_feedback_step: float = Field(
+        default=0.5, gt=0, le=3, description="Decades of rarity one net false positive adds"
+    )
+    anomaly_max_offset: float = Field(
+        default=3.0, ge=0, le=10, description="Most decades feedback may raise a threshold by"
+    )
+    anomaly_retrain_days: float = Field(
+        default=7.0, ge=0, description="Rebuild live detectors from history this often; 0: never"
+    )
+    anomaly_detect_max_days: float = Field(
+        default=7.0, gt=0, le=90, description="Longest range one on-demand detection scores"
+    )
+    anomaly_detect_max_series: int = Field(
+        default=20, ge=1, description="Most series one on-demand detection scores"
+    )
+
     config_file: Path | None = Field(default=None, description="TOML file read at start")
 
     @field_validator("currency_rates")

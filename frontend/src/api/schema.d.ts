@@ -21,6 +21,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/anomalies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List anomalies, newest first */
+        get: operations["list_anomalies_api_v1_anomalies_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/anomalies/detect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Detect anomalies in stored history */
+        post: operations["detect_api_v1_anomalies_detect_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/anomalies/retrain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rebuild live detectors from history */
+        post: operations["retrain_api_v1_anomalies_retrain_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/anomalies/thresholds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Thresholds moved by feedback */
+        get: operations["list_thresholds_api_v1_anomalies_thresholds_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/anomalies/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Detector versions, newest first */
+        get: operations["list_versions_api_v1_anomalies_versions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/anomalies/{anomaly_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One anomaly in context */
+        get: operations["get_anomaly_api_v1_anomalies__anomaly_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/anomalies/{anomaly_id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Label an anomaly */
+        post: operations["give_feedback_api_v1_anomalies__anomaly_id__feedback_post"];
+        /** Withdraw an anomaly's label */
+        delete: operations["withdraw_feedback_api_v1_anomalies__anomaly_id__feedback_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dashboards": {
         parameters: {
             query?: never;
@@ -124,6 +244,74 @@ export interface paths {
         get: operations["get_event_api_v1_events__event_id__get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Forecast a metric */
+        post: operations["forecast_metric_api_v1_forecast_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/forecast/crossing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Will a metric cross a threshold */
+        post: operations["crossing_api_v1_forecast_crossing_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/forecast/runway": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** When a budget runs out */
+        post: operations["budget_runway_api_v1_forecast_runway_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/forecast/what-if": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cost a what-if scenario */
+        post: operations["what_if_cost_api_v1_forecast_what_if_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -360,6 +548,117 @@ export interface components {
              */
             fn: "count" | "sum" | "avg" | "min" | "max" | "p50" | "p90" | "p95" | "p99" | "count_distinct";
         };
+        /** AmountOut */
+        AmountOut: {
+            /** Expected */
+            expected: number;
+            /** Lower */
+            lower: number;
+            /** Upper */
+            upper: number;
+        };
+        /** AnomalyDetailOut */
+        AnomalyDetailOut: {
+            anomaly: components["schemas"]["AnomalyOut"];
+            context: components["schemas"]["ContextOut"];
+            /** @description the series' threshold for this metric now */
+            series: components["schemas"]["ThresholdOut"];
+        };
+        /** AnomalyOut */
+        AnomalyOut: {
+            /** Asset Id */
+            asset_id: string | null;
+            /**
+             * Contributing
+             * @description other metrics of the series that were unusual in the same minute
+             */
+            contributing: components["schemas"]["Contributing"][];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Detector */
+            detector: string;
+            /**
+             * Expected High
+             * @description upper end of the expected band
+             */
+            expected_high: number | null;
+            /**
+             * Expected Low
+             * @description lower end of the expected band
+             */
+            expected_low: number | null;
+            /** Id */
+            id: string;
+            /** Label */
+            label: ("true_positive" | "false_positive") | null;
+            /** Labelled At */
+            labelled_at: string | null;
+            /**
+             * Latency Ms
+             * @description from the end of the minute until the anomaly was stored (stream only)
+             */
+            latency_ms: number | null;
+            /**
+             * Metric
+             * @description requests, error_rate, p95_latency_ms, tokens or cost_usd
+             */
+            metric: string;
+            /**
+             * Minute
+             * Format: date-time
+             * @description start of the minute that alarmed (UTC)
+             */
+            minute: string;
+            /** Model Id */
+            model_id: string | null;
+            /** Observed */
+            observed: number;
+            /**
+             * Offset
+             * @description feedback offset in that threshold, in decades of rarity
+             */
+            offset: number;
+            /**
+             * Score
+             * @description the ensemble's probability that the minute is unusual
+             */
+            score: number;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "stream" | "detect";
+            /**
+             * Threshold
+             * @description the series' alarm threshold when it was scored
+             */
+            threshold: number;
+            /**
+             * Version
+             * @description id of the detector version that scored it
+             */
+            version: string;
+            /**
+             * Votes
+             * @description each ensemble member's probability
+             */
+            votes: {
+                [key: string]: number;
+            };
+        };
+        /** AnomalyPageOut */
+        AnomalyPageOut: {
+            /** Items */
+            items: components["schemas"]["AnomalyOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page
+             */
+            next_cursor: string | null;
+        };
         /**
          * ApiCost
          * @description The cost of calls to an API over a billing period.
@@ -425,6 +724,41 @@ export interface components {
             success: boolean;
             user_id: string;
         };
+        /** BacktestOut */
+        BacktestOut: {
+            /**
+             * Coverage
+             * @description share of the held-out buckets inside the interval
+             */
+            coverage: number;
+            /**
+             * Horizon
+             * @description buckets forecast in the back-test (at most half the history)
+             */
+            horizon: number;
+            /** Level */
+            level: number;
+            /**
+             * Mae
+             * @description mean absolute error, in the metric's unit
+             */
+            mae: number;
+            /**
+             * Mase
+             * @description MAE over the seasonal naive's in-sample MAE
+             */
+            mase: number | null;
+            /**
+             * Msis
+             * @description mean scaled interval score
+             */
+            msis: number | null;
+            /**
+             * Smape
+             * @description symmetric MAPE, percent (0 to 200)
+             */
+            smape: number;
+        };
         /**
          * BucketKey
          * @description A time bucket in ``group_by``: buckets are aligned to the Unix epoch, UTC.
@@ -481,6 +815,42 @@ export interface components {
             violation_description: string;
             violation_id: string;
         };
+        /** ContextOut */
+        ContextOut: {
+            /** Expected High */
+            expected_high: number | null;
+            /** Expected Low */
+            expected_low: number | null;
+            /** Metric */
+            metric: string;
+            /** Points */
+            points: components["schemas"]["ContextPointOut"][];
+        };
+        /** ContextPointOut */
+        ContextPointOut: {
+            /**
+             * Minute
+             * Format: date-time
+             */
+            minute: string;
+            /**
+             * Value
+             * @description null where undefined (e.g. no calls)
+             */
+            value: number | null;
+        };
+        /** Contributing */
+        Contributing: {
+            /** Metric */
+            metric: string;
+            /** Observed */
+            observed: number;
+            /**
+             * Score
+             * @description that metric's combined probability in the same minute
+             */
+            score: number;
+        };
         /**
          * CostPayload
          * @description Cost events (LLM-CostOps and adapters).
@@ -489,6 +859,103 @@ export interface components {
             data: components["schemas"]["TokenCost"] | components["schemas"]["ApiCost"] | components["schemas"]["ResourceConsumption"] | components["schemas"]["BudgetAlert"];
             /** @enum {unknown} */
             payload_type: "cost";
+        };
+        /** CostPointOut */
+        CostPointOut: {
+            baseline: components["schemas"]["AmountOut"];
+            scenario: components["schemas"]["AmountOut"];
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+        };
+        /** CrossingIn */
+        CrossingIn: {
+            /**
+             * Direction
+             * @default above
+             * @enum {string}
+             */
+            direction: "above" | "below";
+            /**
+             * History
+             * @description history to fit on, a duration ("56d"); default: 4 weeks for 1h buckets, a year for 1d (docs/api/forecast.md)
+             */
+            history?: string | null;
+            /**
+             * Level
+             * @description the interval the probability is read from
+             * @default 0.95
+             */
+            level: number;
+            /**
+             * Model
+             * @description "auto" (the ensemble) or a forecaster by name (arima, ets, theta, seasonal_naive, ...)
+             * @default auto
+             */
+            model: string;
+            query: components["schemas"]["SeriesQuery"];
+            /** Threshold */
+            threshold: number;
+            /**
+             * Within
+             * @description the window; how far ahead: a duration ("90m", "48h", "30d", "2w") or a number of buckets; a whole number of buckets, from 1 hour (or one bucket) to 30 days, at most 1000 buckets
+             * @example 48h
+             * @example 7d
+             */
+            within: string | number;
+        };
+        /** CrossingOut */
+        CrossingOut: {
+            /**
+             * As Of
+             * Format: date-time
+             */
+            as_of: string;
+            backtest: components["schemas"]["BacktestOut"] | null;
+            /** Bucket */
+            bucket: string;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "above" | "below";
+            /**
+             * Earliest
+             * @description first bucket whose interval reaches it
+             */
+            earliest: string | null;
+            /**
+             * Expected
+             * @description first bucket whose forecast reaches it
+             */
+            expected: string | null;
+            /** Level */
+            level: number;
+            /** Metric */
+            metric: string;
+            model: components["schemas"]["ModelOut"];
+            /**
+             * Most Likely At
+             * Format: date-time
+             * @description bucket with the highest chance
+             */
+            most_likely_at: string;
+            /** Points */
+            points: components["schemas"]["PointOut"][];
+            /**
+             * Probability
+             * @description chance of reaching the threshold in the window
+             */
+            probability: number;
+            /** Threshold */
+            threshold: number;
+            /**
+             * Window End
+             * Format: date-time
+             */
+            window_end: string;
         };
         /**
          * CustomData
@@ -739,6 +1206,61 @@ export interface components {
              */
             deleted: number;
         };
+        /** DetectIn */
+        DetectIn: {
+            /** Asset Id */
+            asset_id?: string | null;
+            /**
+             * From
+             * Format: date-time
+             * @description inclusive start, RFC 3339
+             */
+            from: string;
+            /**
+             * Metric
+             * @description one of requests, error_rate, p95_latency_ms, tokens or cost_usd; default all
+             */
+            metric?: string | null;
+            /** Min Score */
+            min_score?: number | null;
+            /** Model Id */
+            model_id?: string | null;
+            /**
+             * Store
+             * @description store what is found (admin role)
+             * @default false
+             */
+            store: boolean;
+            /**
+             * To
+             * Format: date-time
+             * @description exclusive end, RFC 3339
+             */
+            to: string;
+        };
+        /** DetectOut */
+        DetectOut: {
+            /**
+             * Anomalies
+             * @description newest first
+             */
+            anomalies: components["schemas"]["AnomalyOut"][];
+            /**
+             * Minutes
+             * @description minutes in the range scored
+             */
+            minutes: number;
+            /**
+             * Series
+             * @description series scored
+             */
+            series: number;
+            /**
+             * Stored
+             * @description anomalies newly stored (null unless `store`)
+             */
+            stored: number | null;
+        };
         /**
          * Envelope
          * @description One event: common fields plus a ``payload`` tagged by ``payload_type``.
@@ -803,6 +1325,20 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** FeedbackIn */
+        FeedbackIn: {
+            /**
+             * Label
+             * @enum {string}
+             */
+            label: "true_positive" | "false_positive";
+        };
+        /** FeedbackOut */
+        FeedbackOut: {
+            anomaly: components["schemas"]["AnomalyOut"];
+            /** @description the series' threshold after the feedback */
+            series: components["schemas"]["ThresholdOut"];
+        };
         /**
          * Filter
          * @description One condition; all filters of a query must hold (AND).
@@ -837,6 +1373,60 @@ export interface components {
             /** @enum {unknown} */
             status: "fail" | "manual" | "not_applicable" | "pass";
         };
+        /** ForecastIn */
+        ForecastIn: {
+            /**
+             * History
+             * @description history to fit on, a duration ("56d"); default: 4 weeks for 1h buckets, a year for 1d (docs/api/forecast.md)
+             */
+            history?: string | null;
+            /**
+             * Horizon
+             * @description how far ahead: a duration ("90m", "48h", "30d", "2w") or a number of buckets; a whole number of buckets, from 1 hour (or one bucket) to 30 days, at most 1000 buckets
+             * @example 48h
+             * @example 30d
+             * @example 14
+             */
+            horizon: string | number;
+            /**
+             * Levels
+             * @description prediction interval levels; the first is also the back-test's
+             * @default [
+             *       0.95
+             *     ]
+             */
+            levels: number[];
+            /**
+             * Model
+             * @description "auto" (the ensemble) or a forecaster by name (arima, ets, theta, seasonal_naive, ...)
+             * @default auto
+             */
+            model: string;
+            query: components["schemas"]["SeriesQuery"];
+        };
+        /** ForecastOut */
+        ForecastOut: {
+            /**
+             * As Of
+             * Format: date-time
+             * @description the first forecast bucket starts here
+             */
+            as_of: string;
+            backtest: components["schemas"]["BacktestOut"] | null;
+            /** Bucket */
+            bucket: string;
+            history: components["schemas"]["HistoryOut"];
+            /** Levels */
+            levels: number[];
+            /**
+             * Metric
+             * @description the aggregate's name (`as`, or <fn>_<field>)
+             */
+            metric: string;
+            model: components["schemas"]["ModelOut"];
+            /** Points */
+            points: components["schemas"]["PointOut"][];
+        };
         /**
          * GovernancePayload
          * @description Governance events (governance dashboard, policy engine and adapters).
@@ -850,6 +1440,43 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** HistoryOut */
+        HistoryOut: {
+            /** Buckets */
+            buckets: number;
+            /**
+             * Fill
+             * @description zero: counts and sums; carry: the previous value (averages, percentiles)
+             * @enum {string}
+             */
+            fill: "zero" | "carry";
+            /**
+             * Filled
+             * @description empty buckets that were filled
+             */
+            filled: number;
+            /**
+             * From
+             * Format: date-time
+             * @description first bucket with data
+             */
+            from: string;
+            /**
+             * To
+             * Format: date-time
+             * @description end of the history: the start of the current bucket
+             */
+            to: string;
+        };
+        /** IntervalOut */
+        IntervalOut: {
+            /** Level */
+            level: number;
+            /** Lower */
+            lower: number;
+            /** Upper */
+            upper: number;
         };
         /**
          * Latency
@@ -962,6 +1589,57 @@ export interface components {
             /** @default null */
             user_id: string | null;
         };
+        /** ModelCostOut */
+        ModelCostOut: {
+            /**
+             * Baseline
+             * @description USD over the horizon
+             */
+            baseline: number;
+            /**
+             * Model
+             * @description `other`: the smaller models, forecast together by cost
+             */
+            model: string;
+            price: components["schemas"]["PriceOut"] | null;
+            /** Provider */
+            provider: string;
+            /** Scenario */
+            scenario: number;
+            scenario_price: components["schemas"]["PriceOut"] | null;
+        };
+        /** ModelNameOut */
+        ModelNameOut: {
+            /** Model */
+            model: string;
+            /** Provider */
+            provider: string;
+        };
+        /** ModelOut */
+        ModelOut: {
+            /**
+             * Fallback
+             * @description why `auto` fell back to the seasonal naive forecast; null: it did not
+             */
+            fallback: string | null;
+            /**
+             * Model
+             * @description the forecaster used
+             */
+            model: string;
+            /**
+             * Requested
+             * @description the model asked for
+             */
+            requested: string;
+            /**
+             * Weights
+             * @description ensemble member weights
+             */
+            weights: {
+                [key: string]: number;
+            };
+        };
         /**
          * ModelPerformance
          * @description Quality measurements of a model; ``custom_metrics`` maps a name to a number.
@@ -979,6 +1657,19 @@ export interface components {
             telemetry_type: "model_performance";
             /** @default null */
             user_satisfaction: number | null;
+        };
+        /** ModelRefIn */
+        ModelRefIn: {
+            /**
+             * Model
+             * @description model_id as in the events
+             */
+            model: string;
+            /**
+             * Provider
+             * @description default: any
+             */
+            provider?: string | null;
         };
         /**
          * OrderBy
@@ -1201,6 +1892,21 @@ export interface components {
             /** Order By */
             order_by?: components["schemas"]["OrderBy"][];
         };
+        /** PeriodIn */
+        PeriodIn: {
+            /**
+             * From
+             * Format: date-time
+             * @description start of the budget period
+             */
+            from: string;
+            /**
+             * To
+             * Format: date-time
+             * @description end of the budget period (exclusive)
+             */
+            to: string;
+        };
         /** PeriodOut */
         PeriodOut: {
             /**
@@ -1250,6 +1956,25 @@ export interface components {
             /** To */
             to: string;
         };
+        /** PointOut */
+        PointOut: {
+            /**
+             * Intervals
+             * @description one per level, in the order asked
+             */
+            intervals: components["schemas"]["IntervalOut"][];
+            /**
+             * Time
+             * Format: date-time
+             * @description start of the bucket
+             */
+            time: string;
+            /**
+             * Value
+             * @description point forecast (the median for log-scale models)
+             */
+            value: number;
+        };
         /**
          * PolicyViolation
          * @description A policy was violated.
@@ -1281,6 +2006,42 @@ export interface components {
             periods: components["schemas"]["PeriodOut"][];
             /** Provider */
             provider: string;
+        };
+        /** PriceIn */
+        PriceIn: {
+            /**
+             * Input
+             * @description USD per million tokens
+             */
+            input: number;
+            /** Model */
+            model: string;
+            /**
+             * Output
+             * @description USD per million tokens
+             */
+            output: number;
+            /** Provider */
+            provider?: string | null;
+        };
+        /** PriceOut */
+        PriceOut: {
+            /**
+             * Input
+             * @description USD per million tokens
+             */
+            input: number;
+            /**
+             * Output
+             * @description USD per million tokens
+             */
+            output: number;
+            /**
+             * Source
+             * @description table: the price table with overrides; observed: the events' own costs; request: this what-if
+             * @enum {string}
+             */
+            source: "table" | "observed" | "request";
         };
         /** PriceTableOut */
         PriceTableOut: {
@@ -1453,6 +2214,91 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /** RetrainIn */
+        RetrainIn: {
+            /** Asset Id */
+            asset_id?: string | null;
+            /** Model Id */
+            model_id?: string | null;
+        };
+        /** RetrainOut */
+        RetrainOut: {
+            /**
+             * Queued
+             * @description live series queued for a rebuild from history
+             */
+            queued: number;
+        };
+        /** RunwayIn */
+        RunwayIn: {
+            /**
+             * Bucket
+             * @description default: 1h when the period ends within 7 days, else 1d
+             */
+            bucket?: ("1h" | "1d") | null;
+            /**
+             * Budget
+             * @description USD
+             */
+            budget: number;
+            /**
+             * Filters
+             * @description e.g. one asset; model calls only unless a payload_subtype filter is given
+             */
+            filters?: components["schemas"]["Filter"][];
+            /**
+             * History
+             * @description history to fit on, a duration ("56d"); default: 4 weeks for 1h buckets, a year for 1d (docs/api/forecast.md)
+             */
+            history?: string | null;
+            /**
+             * Level
+             * @default 0.95
+             */
+            level: number;
+            /**
+             * Model
+             * @description "auto" (the ensemble) or a forecaster by name (arima, ets, theta, seasonal_naive, ...)
+             * @default auto
+             */
+            model: string;
+            period: components["schemas"]["PeriodIn"];
+        };
+        /** RunwayOut */
+        RunwayOut: {
+            /**
+             * As Of
+             * Format: date-time
+             * @description start of the current bucket: spend before it is counted
+             */
+            as_of: string;
+            backtest: components["schemas"]["BacktestOut"] | null;
+            /** Bucket */
+            bucket: string;
+            /** Budget */
+            budget: number;
+            exhausted_at: components["schemas"]["WhenOut"];
+            /** Level */
+            level: number;
+            model: components["schemas"]["ModelOut"];
+            period: components["schemas"]["PeriodIn"];
+            /** Points */
+            points: components["schemas"]["SpendPointOut"][];
+            /** @description at the period's end */
+            projected_spend: components["schemas"]["AmountOut"];
+            /** Remaining */
+            remaining: number;
+            /**
+             * Spent
+             * @description USD spent from the period's start to `as_of`
+             */
+            spent: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "exhausted" | "runs_out" | "not_within_period";
+        };
         /**
          * SecurityPayload
          * @description Security events (LLM-Sentinel and adapters).
@@ -1461,6 +2307,57 @@ export interface components {
             data: components["schemas"]["Threat"] | components["schemas"]["Vulnerability"] | components["schemas"]["ComplianceViolation"] | components["schemas"]["Auth"] | components["schemas"]["Privacy"];
             /** @enum {unknown} */
             payload_type: "security";
+        };
+        /**
+         * SeriesQuery
+         * @description A typed query that makes one series: one aggregate, grouped by one time bucket.
+         */
+        SeriesQuery: {
+            /**
+             * Aggregates
+             * @description exactly one aggregate
+             */
+            aggregates: components["schemas"]["Aggregate"][];
+            /** Filters */
+            filters?: components["schemas"]["Filter"][];
+            /**
+             * Group By
+             * @description exactly one time bucket, e.g. [{"bucket": "1h"}]
+             */
+            group_by: (string | components["schemas"]["BucketKey"])[];
+        };
+        /** ShiftIn */
+        ShiftIn: {
+            from: components["schemas"]["ModelRefIn"];
+            /**
+             * Share
+             * @description share of the source's calls moved
+             */
+            share: number;
+            /** @description its provider defaults to the source's */
+            to: components["schemas"]["ModelRefIn"];
+        };
+        /** SpendPointOut */
+        SpendPointOut: {
+            /**
+             * Cumulative
+             * @description spent so far plus the forecast up to this bucket's end
+             */
+            cumulative: number;
+            /** Lower */
+            lower: number;
+            /**
+             * Spend
+             * @description forecast spend of the bucket's part inside the period
+             */
+            spend: number;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+            /** Upper */
+            upper: number;
         };
         /**
          * TelemetryPayload
@@ -1489,6 +2386,34 @@ export interface components {
             /** @enum {unknown} */
             threat_level: "critical" | "high" | "low" | "medium";
             threat_type: ("data_exfiltration" | "denial_of_service" | "malicious_input" | "model_poisoning" | "other" | "prompt_injection" | "unauthorized_access") | components["schemas"]["OtherKind"];
+        };
+        /** ThresholdList */
+        ThresholdList: {
+            /** Items */
+            items: components["schemas"]["ThresholdOut"][];
+        };
+        /** ThresholdOut */
+        ThresholdOut: {
+            /** Asset Id */
+            asset_id: string | null;
+            /** False Positives */
+            false_positives: number;
+            /** Metric */
+            metric: string;
+            /** Model Id */
+            model_id: string | null;
+            /**
+             * Offset
+             * @description decades of rarity added by feedback (0: the default)
+             */
+            offset: number;
+            /**
+             * Threshold
+             * @description alarm threshold on the score
+             */
+            threshold: number;
+            /** True Positives */
+            true_positives: number;
         };
         /**
          * Throughput
@@ -1575,6 +2500,50 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /** VersionList */
+        VersionList: {
+            /** Items */
+            items: components["schemas"]["VersionOut"][];
+        };
+        /** VersionOut */
+        VersionOut: {
+            /** Asset Id */
+            asset_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /**
+             * Metrics
+             * @description per metric: rows and alarms in the window
+             */
+            metrics: {
+                [key: string]: unknown;
+            };
+            /**
+             * Minutes
+             * @description minutes of history the detector was primed with
+             */
+            minutes: number;
+            /** Model Id */
+            model_id: string | null;
+            /** Parameters */
+            parameters: {
+                [key: string]: unknown;
+            };
+            /**
+             * Reason
+             * @description warm_start, retrain, scheduled or detect
+             */
+            reason: string;
+            /** Window End */
+            window_end: string | null;
+            /** Window Start */
+            window_start: string | null;
+        };
         /**
          * Vulnerability
          * @description A vulnerability found in a component.
@@ -1590,6 +2559,108 @@ export interface components {
             security_type: "vulnerability";
             severity_score: number;
             vulnerability_id: string;
+        };
+        /** WhatIfIn */
+        WhatIfIn: {
+            /**
+             * Bucket
+             * @default 1d
+             * @enum {string}
+             */
+            bucket: "1h" | "1d";
+            /**
+             * Filters
+             * @description e.g. one asset
+             */
+            filters?: components["schemas"]["Filter"][];
+            /**
+             * History
+             * @description history to fit on, a duration ("56d"); default: 4 weeks for 1h buckets, a year for 1d (docs/api/forecast.md)
+             */
+            history?: string | null;
+            /**
+             * Horizon
+             * @description how far ahead: a duration ("90m", "48h", "30d", "2w") or a number of buckets; a whole number of buckets, from 1 hour (or one bucket) to 30 days, at most 1000 buckets
+             * @default 30d
+             */
+            horizon: string | number;
+            /**
+             * Level
+             * @default 0.95
+             */
+            level: number;
+            /**
+             * Model
+             * @description "auto" (the ensemble) or a forecaster by name (arima, ets, theta, seasonal_naive, ...)
+             * @default auto
+             */
+            model: string;
+            /** Prices */
+            prices?: components["schemas"]["PriceIn"][];
+            /** Shifts */
+            shifts?: components["schemas"]["ShiftIn"][];
+            /**
+             * Traffic Scale
+             * @description 2: twice the calls
+             * @default 1
+             */
+            traffic_scale: number;
+        };
+        /** WhatIfOut */
+        WhatIfOut: {
+            /**
+             * As Of
+             * Format: date-time
+             */
+            as_of: string;
+            /** @description USD over the horizon, unchanged traffic and prices */
+            baseline: components["schemas"]["AmountOut"];
+            /** Bucket */
+            bucket: string;
+            /**
+             * Change
+             * @description scenario minus baseline, USD
+             */
+            change: number;
+            /** Fallbacks */
+            fallbacks: string[];
+            /** Forecaster */
+            forecaster: string;
+            /** Level */
+            level: number;
+            /** Models */
+            models: components["schemas"]["ModelCostOut"][];
+            /**
+             * Other Models
+             * @description costed together as `other`
+             */
+            other_models: components["schemas"]["ModelNameOut"][];
+            /** Points */
+            points: components["schemas"]["CostPointOut"][];
+            scenario: components["schemas"]["AmountOut"];
+            /**
+             * Unpriced
+             * @description no price and no cost: left out
+             */
+            unpriced: components["schemas"]["ModelNameOut"][];
+        };
+        /** WhenOut */
+        WhenOut: {
+            /**
+             * Earliest
+             * @description from the interval's upper bound
+             */
+            earliest: string | null;
+            /**
+             * Expected
+             * @description null: not within the period
+             */
+            expected: string | null;
+            /**
+             * Latest
+             * @description from the lower bound; null: not within
+             */
+            latest: string | null;
         };
     };
     responses: never;
@@ -1616,6 +2687,265 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RetentionOut"];
+                };
+            };
+        };
+    };
+    list_anomalies_api_v1_anomalies_get: {
+        parameters: {
+            query?: {
+                /** @description RFC 3339 */
+                from?: string | null;
+                /** @description RFC 3339 */
+                to?: string | null;
+                asset_id?: string | null;
+                model_id?: string | null;
+                /** @description requests, error_rate, p95_latency_ms, tokens or cost_usd */
+                metric?: string | null;
+                min_score?: number | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnomalyPageOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    detect_api_v1_anomalies_detect_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DetectIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DetectOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    retrain_api_v1_anomalies_retrain_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetrainIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetrainOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_thresholds_api_v1_anomalies_thresholds_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThresholdList"];
+                };
+            };
+        };
+    };
+    list_versions_api_v1_anomalies_versions_get: {
+        parameters: {
+            query?: {
+                asset_id?: string | null;
+                model_id?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_anomaly_api_v1_anomalies__anomaly_id__get: {
+        parameters: {
+            query?: {
+                context_minutes?: number;
+            };
+            header?: never;
+            path: {
+                anomaly_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnomalyDetailOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    give_feedback_api_v1_anomalies__anomaly_id__feedback_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                anomaly_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    withdraw_feedback_api_v1_anomalies__anomaly_id__feedback_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                anomaly_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1949,6 +3279,138 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    forecast_metric_api_v1_forecast_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ForecastIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForecastOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    crossing_api_v1_forecast_crossing_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CrossingIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrossingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    budget_runway_api_v1_forecast_runway_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunwayIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunwayOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    what_if_cost_api_v1_forecast_what_if_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatIfIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatIfOut"];
                 };
             };
             /** @description Validation Error */

@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi import Request
 
+from analytics_hub.analytics.anomaly.service import AnomalyService
+from analytics_hub.api.forecast_sources import ForecastContext
 from analytics_hub.api.metrics import HubMetrics
 from analytics_hub.auth.keys import KeyService
 from analytics_hub.ingest.deadletters import DeadLetterService
@@ -38,6 +40,8 @@ class ApiServices:
     max_body_bytes: int
     public_paths: frozenset[str]
     live: LiveFeed  # the live feed of GET /api/v1/stream
+    forecast: ForecastContext  # the forecast routes (/api/v1/forecast)
+    anomalies: AnomalyService  # the anomaly routes (/api/v1/anomalies)
 
 
 def services(request: Request) -> ApiServices:

@@ -11,24 +11,30 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from analytics_hub import __version__
+from analytics_hub.analytics.forecast.costing import WhatIfCoster
+from analytics_hub.analytics.forecast.metric import MetricForecaster
 from analytics_hub.api.context import ApiServices
 from analytics_hub.api.errors import install_error_handlers
+from analytics_hub.api.forecast_sources import ForecastContext
 from analytics_hub.api.metrics import HubMetrics
 from analytics_hub.api.middleware import RequestMetricsMiddleware
 from analytics_hub.api.rest import (
     admin,
     dashboards,
     deadletters,
+    forecast,
     health,
     ingest,
     otlp,
     prices,
     query,
 )
+from analytics_hub.api.rest.anomalies import router as anomalies_router
 from analytics_hub.api.websocket.stream import router as stream_router
 from analytics_hub.auth.keys import KeyService
 from analytics_hub.errors import UnavailableError
@@ -42,6 +48,7 @@ from analytics_hub.pricing import PriceBook, PricingService, shipped_price_file
 from analytics_hub.query import QueryService
 from analytics_hub.query.dashboards import DashboardService
 from analytics_hub.query.live import LiveFeed
+from analytics_hub.server.anomalies import anomaly_features
 from analytics_hub.server.grpc_server import grpc_listener
 from analytics_hub.server.otlp_http import otlp_http_listener
 from analytics_hub.server.stores import open_control_store, open_event_bus, open_event_store
@@ -127,6 +134,8 @@ def create_app(settings: Settings) -> FastAPI:
         max_buckets=settings.query_max_buckets,
         max_unbucketed_range_days=settings.query_max_unbucketed_range_days,
     )
+    # Scores every series as its minute closes; what alarms goes to the live feed too.
+    anomalies, anomaly_tasks = anomaly_features(settings, store, live.publish_anomalies)
     services = ApiServices(
         keys=KeyService(control),
         ingest=ingest_service,
@@ -143,8 +152,10 @@ def create_app(settings: Settings) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         public_paths=frozenset(settings.public_paths),
         live=live,
+        forecast=_forecast_context(settings),
+        anomalies=anomalies,
     )
-    background = [compaction_task(store), retention_task(store, settings)]
+    background = [compaction_task(store), retention_task(store, settings), *anomaly_tasks]
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -176,11 +187,24 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     for module in (ingest, otlp, query, prices, dashboards, deadletters, admin, health):
         app.include_router(module.router)
+    app.include_router(forecast.router)
+    app.include_router(anomalies_router)
     app.include_router(stream_router)  # the live feed (WebSocket)
     # Not a route: answers only what no route matched, so the API's own 404s and 405s stay.
     install_webui(app.router, resolve_webui_dir(settings.webui_dir))
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _forecast_context(settings: Settings) -> ForecastContext:
+    # The history window must stay a query the query layer accepts (its bucket limit).
+    forecaster = MetricForecaster(max_buckets=settings.query_max_buckets)
+    return ForecastContext(
+        forecaster=forecaster,
+        coster=WhatIfCoster(forecaster, max_buckets=settings.query_max_buckets),
+        limiter=anyio.CapacityLimiter(settings.forecast_max_concurrent),
+        page_rows=settings.query_max_rows,
+    )
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:

@@ -1,9 +1,10 @@
-"""Background work with a start and a stop: retention and rollup compaction."""
+"""Background work with a start and a stop: retention, rollup compaction, anomaly scoring."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -70,6 +71,44 @@ class PeriodicTask:
                 log.warning("background task failed", task=self._name, error=str(exc))
 
 
+class MinuteTask(PeriodicTask):
+    """Runs a blocking function in a worker thread ``offset`` seconds after every
+    ``interval``-second boundary of the clock (every minute, just after it closed)."""
+
+    def __init__(
+        self,
+        name: str,
+        fn: Callable[[], object],
+        *,
+        offset: float,
+        interval: float = 60.0,
+        before_stop: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(name, interval, fn)
+        self._offset = offset
+        self._before_stop = before_stop
+
+    async def stop(self) -> None:
+        """Ask a run in progress to finish early (``before_stop``), then stop."""
+        if self._before_stop is not None:
+            self._before_stop()
+        await super().stop()
+
+    def delay(self, now: float) -> float:
+        """Seconds from ``now`` (Unix time) until the next run."""
+        phase = (now - self._offset) % self._interval
+        return self._interval - phase
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.delay(time.time()))
+            try:
+                result = await anyio.to_thread.run_sync(self._fn)
+                log.debug("background task ran", task=self._name, result=str(result))
+            except Exception as exc:  # keep running: the next minute may succeed
+                log.warning("background task failed", task=self._name, error=str(exc))
+
+
 def compaction_task(store: EventStore) -> PeriodicTask:
     """Merge rollup deltas of buckets that closed more than two hours ago, every minute."""
     return PeriodicTask(
@@ -87,6 +126,7 @@ def retention_task(store: EventStore, settings: Settings) -> PeriodicTask:
 
 
 __all__ = [
+    "MinuteTask",
     "PeriodicTask",
     "apply_retention",
     "compaction_task",

@@ -14,6 +14,8 @@ Tables every backend keeps (the column lists live in :mod:`analytics_hub.events.
   dimension combination (one per commit) until compaction merges them, so readers always
   aggregate with ``sum``/``min``/``max``.
 - ``dead_letters``: rejected events with their errors, listable and replayable.
+- ``anomalies``, ``anomaly_feedback``, ``anomaly_versions``: what anomaly detection
+  writes back (see :mod:`analytics_hub.store.anomalies`).
 
 Re-pricing (:meth:`EventStore.reprice`) is the one operation that changes stored events:
 it gives model calls a cost once their model has a price, and appends rollup deltas that
@@ -28,6 +30,16 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
+
+from analytics_hub.store.anomalies import (
+    AnomalyListing,
+    AnomalyRecord,
+    DetectorVersion,
+    LabelOutcome,
+    SeriesFeedback,
+    SeriesMinute,
+    SeriesSelector,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +204,57 @@ class EventStore(Protocol):
         never touched. Each change is stored with rollup deltas (cost, unpriced count) in
         the same transaction, a slice of time at a time.
         """
+        ...
+
+    # -- anomaly detection (analytics_hub.store.anomalies) --------------------------------
+
+    def series_minutes(
+        self, start: datetime, end: datetime, selector: SeriesSelector | None = None
+    ) -> list[SeriesMinute]:
+        """Per-series figures of model calls for each minute in ``[start, end)`` that has
+        any, from the minute rollups, in one statement; ordered by minute. A series is
+        ``(tenant_id, asset_id, model_id)``; ``selector`` narrows them."""
+        ...
+
+    def write_anomalies(self, records: Sequence[AnomalyRecord]) -> int:
+        """Store anomalies in one transaction; returns how many were new (a record whose
+        tenant and id are stored already is skipped)."""
+        ...
+
+    def list_anomalies(self, tenant_id: str, listing: AnomalyListing) -> list[AnomalyRecord]:
+        """A page of a tenant's anomalies matching ``listing``: newest minute first, then
+        id descending; ``listing.after`` is the (minute, id) to page after."""
+        ...
+
+    def get_anomaly(self, tenant_id: str, anomaly_id: str) -> AnomalyRecord | None:
+        """One of a tenant's anomalies, or None."""
+        ...
+
+    def label_anomaly(
+        self, tenant_id: str, anomaly_id: str, label: str | None, at: datetime
+    ) -> LabelOutcome | None:
+        """Label an anomaly (``true_positive``/``false_positive``; None withdraws the
+        label) and move its series' feedback counts to match, in one transaction.
+        None when the tenant has no such anomaly."""
+        ...
+
+    def series_feedback(self, tenant_id: str | None = None) -> list[SeriesFeedback]:
+        """The feedback counts of every series and metric that has any (or one tenant's)."""
+        ...
+
+    def write_detector_versions(self, versions: Sequence[DetectorVersion]) -> None:
+        """Store detector versions (one already stored is kept as is)."""
+        ...
+
+    def list_detector_versions(
+        self,
+        tenant_id: str,
+        *,
+        asset_id: str | None = None,
+        model_id: str | None = None,
+        limit: int = 100,
+    ) -> list[DetectorVersion]:
+        """A tenant's detector versions, newest first."""
         ...
 
     def check(self) -> None:

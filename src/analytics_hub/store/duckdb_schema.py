@@ -130,6 +130,60 @@ CREATE TABLE _health (
 );
 """
 
+# Anomaly detection (analytics_hub.store.anomalies). Few rows, written and read by key:
+# primary keys cost nothing that matters and make a re-scored minute a no-op. A missing
+# asset or model is stored as '' so that it can be part of a key.
+_ANOMALIES = """
+CREATE TABLE anomalies (
+    id VARCHAR NOT NULL,
+    tenant_id VARCHAR NOT NULL,
+    asset_id VARCHAR NOT NULL,
+    model_id VARCHAR NOT NULL,
+    metric VARCHAR NOT NULL,
+    minute TIMESTAMP NOT NULL,
+    score DOUBLE NOT NULL,
+    threshold DOUBLE NOT NULL,
+    threshold_offset DOUBLE NOT NULL,
+    observed DOUBLE NOT NULL,
+    expected_low DOUBLE,
+    expected_high DOUBLE,
+    contributing VARCHAR NOT NULL,     -- JSON list of {metric, score, observed}
+    votes VARCHAR NOT NULL,            -- JSON object: member -> probability
+    detector VARCHAR NOT NULL,
+    version VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    latency_ms DOUBLE,
+    label VARCHAR,
+    labelled_at TIMESTAMP,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE TABLE anomaly_feedback (
+    tenant_id VARCHAR NOT NULL,
+    asset_id VARCHAR NOT NULL,
+    model_id VARCHAR NOT NULL,
+    metric VARCHAR NOT NULL,
+    false_positives BIGINT NOT NULL,
+    true_positives BIGINT NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (tenant_id, asset_id, model_id, metric)
+);
+CREATE TABLE anomaly_versions (
+    id VARCHAR NOT NULL,
+    tenant_id VARCHAR NOT NULL,
+    asset_id VARCHAR NOT NULL,
+    model_id VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    reason VARCHAR NOT NULL,
+    parameters VARCHAR NOT NULL,       -- JSON
+    window_start TIMESTAMP,
+    window_end TIMESTAMP,
+    minutes BIGINT NOT NULL,
+    metrics VARCHAR NOT NULL,          -- JSON
+    PRIMARY KEY (tenant_id, id)
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events", _EVENTS),
     Migration(
@@ -139,6 +193,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(3, "dead_letters", _DEAD_LETTERS),
     Migration(4, "health", _HEALTH),
+    Migration(5, "anomalies", _ANOMALIES),
 )
 
 __all__ = ["LEDGER_SQL", "MIGRATIONS", "Migration"]

@@ -17,7 +17,8 @@ The schema lives in :mod:`~analytics_hub.store.postgres_schema`, day partitions 
 :mod:`~analytics_hub.store.postgres_partitions`, dead letters in
 :mod:`~analytics_hub.store.postgres_deadletters`, retention and compaction in
 :mod:`~analytics_hub.store.postgres_maintenance`, re-pricing in
-:mod:`~analytics_hub.store.postgres_pricing`.
+:mod:`~analytics_hub.store.postgres_pricing`, anomalies in
+:mod:`~analytics_hub.store.postgres_anomalies`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -50,6 +51,7 @@ from analytics_hub.store.base import (
     RetentionReport,
     WriteResult,
 )
+from analytics_hub.store.postgres_anomalies import PostgresAnomalies
 from analytics_hub.store.postgres_schema import LEDGER_SQL, MIGRATION_LOCK, MIGRATIONS
 from analytics_hub.store.postgres_statements import numbered
 
@@ -74,7 +76,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class PostgresStore:
+class PostgresStore(PostgresAnomalies):
     """:class:`~analytics_hub.store.base.EventStore` on one PostgreSQL database.
 
     ``url`` is a libpq URL (``postgresql://user@host:5432/db``; options such as
@@ -169,6 +171,10 @@ class PostgresStore:
             raise  # a lock_timeout the caller set: it knows what to do instead
         except psycopg.OperationalError as exc:
             raise UnavailableError(f"event store failed: {exc}") from exc
+
+    def _read(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+        """A pooled read-only connection."""
+        return self._connection(self._read_pool)
 
     @contextmanager
     def _transaction(self, *, isolation: str | None = None) -> Iterator[psycopg.Connection[Any]]:

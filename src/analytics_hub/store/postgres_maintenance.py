@@ -38,6 +38,9 @@ RETENTION: dict[str, tuple[str, str]] = {
     "rollup_1m": ("bucket", "minute_rollup_days"),
     "rollup_1h": ("bucket", "hour_rollup_days"),
     "dead_letters": ("received_at", "dead_letter_days"),
+    # kept as long as the minute rollups they were scored from (their context)
+    "anomalies": ("minute", "minute_rollup_days"),
+    "anomaly_versions": ("created_at", "minute_rollup_days"),
 }
 
 

@@ -181,6 +181,61 @@ END
 $$;
 """
 
+# Anomaly detection (analytics_hub.store.anomalies); a missing asset or model is ''.
+_ANOMALIES = """
+CREATE TABLE anomalies (
+    id text COLLATE "C" NOT NULL,
+    tenant_id text COLLATE "C" NOT NULL,
+    asset_id text COLLATE "C" NOT NULL,
+    model_id text COLLATE "C" NOT NULL,
+    metric text COLLATE "C" NOT NULL,
+    minute timestamp NOT NULL,
+    score double precision NOT NULL,
+    threshold double precision NOT NULL,
+    threshold_offset double precision NOT NULL,
+    observed double precision NOT NULL,
+    expected_low double precision,
+    expected_high double precision,
+    contributing text NOT NULL,        -- JSON list of {metric, score, observed}
+    votes text NOT NULL,               -- JSON object: member -> probability
+    detector text NOT NULL,
+    version text COLLATE "C" NOT NULL,
+    source text COLLATE "C" NOT NULL,
+    created_at timestamp NOT NULL,
+    latency_ms double precision,
+    label text COLLATE "C",
+    labelled_at timestamp,
+    PRIMARY KEY (tenant_id, id)
+);
+-- Listing pages newest first within a tenant; retention selects by minute.
+CREATE INDEX anomalies_page ON anomalies (tenant_id, minute DESC, id DESC);
+CREATE TABLE anomaly_feedback (
+    tenant_id text COLLATE "C" NOT NULL,
+    asset_id text COLLATE "C" NOT NULL,
+    model_id text COLLATE "C" NOT NULL,
+    metric text COLLATE "C" NOT NULL,
+    false_positives bigint NOT NULL,
+    true_positives bigint NOT NULL,
+    updated_at timestamp NOT NULL,
+    PRIMARY KEY (tenant_id, asset_id, model_id, metric)
+);
+CREATE TABLE anomaly_versions (
+    id text COLLATE "C" NOT NULL,
+    tenant_id text COLLATE "C" NOT NULL,
+    asset_id text COLLATE "C" NOT NULL,
+    model_id text COLLATE "C" NOT NULL,
+    created_at timestamp NOT NULL,
+    reason text COLLATE "C" NOT NULL,
+    parameters text NOT NULL,          -- JSON
+    window_start timestamp,
+    window_end timestamp,
+    minutes bigint NOT NULL,
+    metrics text NOT NULL,             -- JSON
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX anomaly_versions_page ON anomaly_versions (tenant_id, created_at DESC, id DESC);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events", _EVENTS),
     Migration(
@@ -191,6 +246,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "dead_letters", _DEAD_LETTERS),
     Migration(4, "health", _HEALTH),
     Migration(5, "try_float8", _TRY_FLOAT8),
+    Migration(6, "anomalies", _ANOMALIES),
 )
 
 __all__ = ["LEDGER_SQL", "MIGRATIONS", "MIGRATION_LOCK", "Migration"]

@@ -235,4 +235,43 @@ def make_event_rows(
     return pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA)
 
 
-__all__ = ["make_event_rows"]
+def make_minute_rows(
+    counts: Sequence[int],
+    *,
+    start: datetime,
+    tenant: str = "t1",
+    asset_id: str = "asset-00",
+    model_id: str = "gpt-4o",
+    seed: int = 0,
+    error_rate: float = 0.02,
+) -> pa.Table:
+    """Model calls of one series: ``counts[i]`` calls spread over minute ``i`` after
+    ``start`` (a whole minute), otherwise as :func:`make_event_rows` makes them."""
+    total = sum(counts)
+    table = make_event_rows(
+        total,
+        start=start,
+        tenant=tenant,
+        seed=seed,
+        assets=1,
+        models=1,
+        call_share=1.0,
+        error_rate=error_rate,
+    )
+    base = _epoch_us(start)
+    ts: list[int] = []
+    for minute, count in enumerate(counts):
+        step = 60_000_000 // max(count, 1)
+        ts += [base + minute * 60_000_000 + k * step for k in range(count)]
+    stamps = pa.array(ts, type=pa.timestamp("us"))
+    for name, values in (
+        ("ts", stamps),
+        ("claimed_ts", stamps),
+        ("asset_id", pa.array([asset_id] * total, pa.string())),
+        ("model_id", pa.array([model_id] * total, pa.string())),
+    ):
+        table = table.set_column(table.schema.get_field_index(name), name, values)
+    return table
+
+
+__all__ = ["make_event_rows", "make_minute_rows"]

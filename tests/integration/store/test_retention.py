@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pytest
 
+from analytics_hub.store.anomalies import AnomalyRecord, DetectorVersion
 from analytics_hub.store.base import DeadLetter, EventStore, RetentionPolicy
 from analytics_hub.testing.rows import make_event_rows
 
@@ -23,6 +24,8 @@ TIME_COLUMN = {
     "rollup_1m": "bucket",
     "rollup_1h": "bucket",
     "dead_letters": "received_at",
+    "anomalies": "minute",
+    "anomaly_versions": "created_at",
 }
 
 
@@ -48,6 +51,47 @@ def _fill(store: EventStore, tenants: list[str]) -> None:
             for tenant in tenants
             for age in AGES
         ]
+    )
+    store.write_anomalies(
+        [_anomaly(tenant, NOW - timedelta(days=age)) for tenant in tenants for age in AGES]
+    )
+    store.write_detector_versions(
+        [
+            DetectorVersion(
+                id=f"v-{age}",
+                tenant_id=tenant,
+                asset_id=None,
+                model_id=None,
+                created_at=NOW - timedelta(days=age),
+                reason="warm_start",
+            )
+            for tenant in tenants
+            for age in AGES
+        ]
+    )
+
+
+def _anomaly(tenant: str, minute: datetime) -> AnomalyRecord:
+    return AnomalyRecord(
+        id=f"{tenant}-{minute.isoformat()}",
+        tenant_id=tenant,
+        asset_id="asset-00",
+        model_id="gpt-4o",
+        metric="requests",
+        minute=minute,
+        score=0.999,
+        threshold=0.996,
+        offset=0.0,
+        observed=10.0,
+        expected_low=1.0,
+        expected_high=2.0,
+        contributing=[],
+        votes={},
+        detector="ensemble",
+        version="v",
+        source="stream",
+        created_at=minute,
+        latency_ms=None,
     )
 
 
@@ -80,10 +124,13 @@ def test_default_and_per_tenant_retention(store: EventStore, now: datetime) -> N
         assert _ages(store, "rollup_1m", tenant) == _kept(90)
         assert _ages(store, "rollup_1h", tenant) == _kept(365)
         assert _ages(store, "dead_letters", tenant) == _kept(30)
+        assert _ages(store, "anomalies", tenant) == _kept(90)
+        assert _ages(store, "anomaly_versions", tenant) == _kept(90)
     assert _ages(store, "events", "b") == _kept(7)
     assert _ages(store, "rollup_1m", "b") == _kept(14)
     assert _ages(store, "rollup_1h", "b") == _kept(120)
     assert _ages(store, "dead_letters", "b") == {1}
+    assert _ages(store, "anomalies", "b") == _kept(14)
 
     # A second pass has nothing left to do.
     assert store.apply_retention(now, DEFAULT, {"b": STRICT}).deleted == dict.fromkeys(

@@ -32,6 +32,8 @@ from collections import deque
 from statistics import median
 from typing import Literal
 
+import numpy as np
+
 from analytics_hub.analytics.anomaly.base import UnivariateDetector
 from analytics_hub.analytics.anomaly.calibrate import TailCalibrator
 
@@ -97,7 +99,10 @@ class SeasonalDetector(UnivariateDetector):
         self.calibrator = calibrator or TailCalibrator()
         self._step = step_s
         self._pending: list[tuple[float, float]] = []  # rows seen before the step is known
-        self._buckets: dict[int, deque[float]] = {}
+        # The last ``seasons`` values of every phase bucket, as one ring buffer per bucket
+        # (row): 1,440 buckets of minutes take 80 KB here, ten times less than deques.
+        self._past = np.zeros((0, seasons))
+        self._filled = np.zeros(0, dtype=np.int64)  # values held per bucket
         self._n_buckets = 1
         self._scale = RollingMedian(scale_rows)
         if step_s is not None:
@@ -106,6 +111,8 @@ class SeasonalDetector(UnivariateDetector):
     def _set_step(self, step: float) -> None:
         self._step = step
         self._n_buckets = max(1, round(self.period_s / step))
+        self._past = np.zeros((self._n_buckets, self.seasons))
+        self._filled = np.zeros(self._n_buckets, dtype=np.int64)
 
     def _bucket(self, timestamp: float) -> int:
         assert self._step is not None
@@ -131,16 +138,38 @@ class SeasonalDetector(UnivariateDetector):
         self._remember(timestamp, x)
         return 0.0 if raw is None else self.calibrator.update(raw)
 
-    def _raw(self, timestamp: float, x: float) -> float | None:
+    def _reference(self, timestamp: float) -> list[float] | None:
+        """The sorted reference of a row at ``timestamp``; None before a baseline."""
         b = self._bucket(timestamp)
         reference: list[float] = []
         for k in range(b - self.neighbours, b + self.neighbours + 1):
-            past = self._buckets.get(k % self._n_buckets)
-            if past:
-                reference.extend(past)
+            row = k % self._n_buckets
+            filled = int(self._filled[row])
+            if filled:
+                reference.extend(self._past[row, :filled].tolist())
         if len(reference) < 2 * self.neighbours + 2:
             return None  # less than about one period of history: no baseline yet
         reference.sort()
+        return reference
+
+    def expected_range(self, timestamp: float) -> tuple[float, float] | None:
+        """The range of values a row at ``timestamp`` would be scored 0 in (the span of
+        its reference), in the series' own units; None before a baseline. Reads state
+        only: call it before :meth:`update` of that row."""
+        if self._step is None:
+            return None
+        reference = self._reference(timestamp)
+        if reference is None:
+            return None
+        lo, hi = reference[0], reference[-1]
+        if self.transform == "sqrt":  # undo the signed square root
+            return math.copysign(lo * lo, lo), math.copysign(hi * hi, hi)
+        return lo, hi
+
+    def _raw(self, timestamp: float, x: float) -> float | None:
+        reference = self._reference(timestamp)
+        if reference is None:
+            return None
         lo, hi = reference[0], reference[-1]
         centre = reference[len(reference) // 2]
         ready = len(self._scale) >= self.min_scale_rows
@@ -155,10 +184,13 @@ class SeasonalDetector(UnivariateDetector):
 
     def _remember(self, timestamp: float, x: float) -> None:
         b = self._bucket(timestamp)
-        past = self._buckets.get(b)
-        if past is None:
-            past = self._buckets[b] = deque(maxlen=self.seasons)
-        past.append(x)
+        filled = int(self._filled[b])
+        if filled < self.seasons:
+            self._past[b, filled] = x
+            self._filled[b] = filled + 1
+        else:  # full: the oldest value goes (the order within a bucket does not matter)
+            self._past[b, :-1] = self._past[b, 1:]
+            self._past[b, -1] = x
 
 
 __all__ = ["RollingMedian", "SeasonalDetector", "signed_sqrt"]

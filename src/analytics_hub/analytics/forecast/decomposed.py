@@ -48,6 +48,9 @@ class Decomposed(Forecaster):
     def _fit(self, y: FloatArray) -> None:
         self._transform = choose_transform(y)
         z = self._transform.forward(y)
+        # MSTL drops a period unless the series is longer than two of its cycles, while
+        # usable_seasons keeps exactly two: drop it here too, so components line up.
+        self._seasons = tuple(p for p in self._seasons if 2 * p < z.size)
         if self._seasons:
             with statsmodels_quiet():
                 result = MSTL(z, periods=self._seasons).fit()

@@ -37,6 +37,8 @@ class Forecast:
 
     ``weights`` holds the ensemble's member weights (a single model has weight one), and
     ``backtest`` the model's error on the end of the history, when it was computed.
+    ``bands`` maps every interval level asked for (``level`` included) to its lower and
+    upper bounds, all from the same fit.
     """
 
     start: dt.datetime
@@ -48,6 +50,7 @@ class Forecast:
     model: str
     weights: Mapping[str, float] = field(default_factory=dict)
     backtest: BacktestResult | None = None
+    bands: Mapping[float, tuple[FloatArray, FloatArray]] = field(default_factory=dict)
 
     @property
     def horizon(self) -> int:
@@ -80,15 +83,18 @@ def forecast(
     level: float = 0.95,
     with_backtest: bool = True,
     registry: ForecasterRegistry | None = None,
+    extra_levels: Sequence[float] = (),
 ) -> Forecast:
     """Forecast ``horizon`` steps after ``values``, whose first value is at ``start``.
 
     ``values`` must be regularly spaced ``step`` apart with no gaps (fill them first).
     The back-test uses the same model on the last ``horizon`` points of the history (or
-    fewer, keeping at least half the history for fitting).
+    fewer, keeping at least half the history for fitting), at ``level``. Intervals at
+    ``extra_levels`` come from the same fit (``Forecast.bands``), which costs little.
     """
     y = check_values(values)
     level = check_level(level)
+    levels = (level, *(check_level(lv) for lv in extra_levels))
     if step <= dt.timedelta(0):
         raise ValidationError("the step between values must be positive")
     if not 1 <= horizon <= MAX_HORIZON:
@@ -98,7 +104,7 @@ def forecast(
     # One BLAS thread: the fits are many small matrix problems, and on a busy 2-core
     # machine multi-threaded BLAS made them 3-4 times slower (measured).
     with threadpool_limits(limits=1, user_api="blas"):
-        return _forecast(y, start, step, horizon, model, seasons, level, with_backtest, registry)
+        return _forecast(y, start, step, horizon, model, seasons, levels, with_backtest, registry)
 
 
 def _forecast(
@@ -108,12 +114,18 @@ def _forecast(
     horizon: int,
     model: str,
     seasons: int | Sequence[int],
-    level: float,
+    levels: tuple[float, ...],
     with_backtest: bool,
     registry: ForecasterRegistry,
 ) -> Forecast:
+    level = levels[0]
     fitted = registry.create(model).fit(y, seasons)
     pred = fitted.predict(horizon, level)
+    bands = {level: (pred.lower, pred.upper)}
+    for extra in levels[1:]:
+        if extra not in bands:
+            other = fitted.predict(horizon, extra)
+            bands[extra] = (other.lower, other.upper)
     weights = fitted.weights if isinstance(fitted, WeightedEnsemble) else {model: 1.0}
     result = (
         backtest(lambda: registry.create(model), y, seasons, horizon, level=level)
@@ -130,4 +142,5 @@ def _forecast(
         model=model,
         weights=weights,
         backtest=result,
+        bands=bands,
     )

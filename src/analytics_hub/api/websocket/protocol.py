@@ -52,11 +52,13 @@ class Auth(msgspec.Struct, tag="auth", tag_field="type", forbid_unknown_fields=T
 
 
 class Subscribe(msgspec.Struct, tag="subscribe", tag_field="type", forbid_unknown_fields=True):
-    """``{"type": "subscribe", "filters": [...], "events": true, "metrics": false}``."""
+    """``{"type": "subscribe", "filters": [...], "events": true, "metrics": false,
+    "anomalies": false}``."""
 
     filters: list[Any] = msgspec.field(default_factory=list)
     events: bool = True
     metrics: bool = False
+    anomalies: bool = False
 
 
 class Ping(msgspec.Struct, tag="ping", tag_field="type", forbid_unknown_fields=True):
@@ -103,7 +105,12 @@ def parse_filters(items: Sequence[Any]) -> list[Filter]:
 
 def subscription(message: Subscribe) -> LiveSpec:
     """The subscription a ``subscribe`` message asks for (filters checked)."""
-    return LiveSpec(LiveFilter(parse_filters(message.filters)), message.events, message.metrics)
+    return LiveSpec(
+        LiveFilter(parse_filters(message.filters)),
+        message.events,
+        message.metrics,
+        message.anomalies,
+    )
 
 
 def _flag(params: Mapping[str, str], name: str, default: bool) -> bool:
@@ -118,11 +125,13 @@ def _flag(params: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def initial_subscription(filters: Sequence[str], params: Mapping[str, str]) -> LiveSpec:
-    """The subscription of the URL: ``filter`` (repeatable), ``events``, ``metrics``."""
+    """The subscription of the URL: ``filter`` (repeatable), ``events``, ``metrics``,
+    ``anomalies``."""
     return LiveSpec(
         LiveFilter([parse_filter(f) for f in filters]),
         events=_flag(params, "events", True),
         metrics=_flag(params, "metrics", False),
+        anomalies=_flag(params, "anomalies", False),
     )
 
 

@@ -11,7 +11,10 @@ Three places do the work, so that none of them waits for another:
   them in each subscription's bounded queue;
 - a ticker task asks the store for the current minute's figures of each tenant that
   wants metrics (:mod:`.minutes`), at most once per ``metrics_interval`` and only when
-  a commit touched the tenant (or the minute changed, or someone new asked).
+  a commit touched the tenant (or the minute changed, or someone new asked);
+- anomaly detection calls :meth:`LiveFeed.publish_anomalies` from its worker thread with
+  the anomalies it just stored; they go, one message per tenant, to the subscriptions
+  that asked for ``anomalies``.
 
 The tasks exist only while there is work: with no subscriber the feed costs one
 attribute read per commit. Commits that arrive faster than the pump takes them wait up
@@ -29,6 +32,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import pyarrow as pa
 import structlog
 
@@ -38,11 +42,13 @@ from analytics_hub.query.live.render import Job, Matched, match_and_render, tena
 from analytics_hub.query.live.subscription import LiveSpec, Subscription
 from analytics_hub.query.render import rfc3339
 from analytics_hub.query.service import QueryService
+from analytics_hub.store.anomalies import AnomalyRecord, anomaly_document
 
 log = structlog.get_logger(__name__)
 
 #: committed rows that may wait for the pump before commits are skipped
 MAX_PENDING_ROWS = 250_000
+_encoder = msgspec.json.Encoder()
 
 
 def _utc_now() -> datetime:
@@ -221,6 +227,32 @@ class LiveFeed:
             if sub.closed or sub.generation != generation:
                 continue  # the subscription changed meanwhile: these are for the old one
             sub.put_events(result.chunks, result.dropped)
+
+    # -- anomalies ----------------------------------------------------------------------
+
+    def publish_anomalies(self, records: list[AnomalyRecord]) -> None:
+        """Hand stored anomalies to the feed. Called from a worker thread: cheap, never
+        blocks, never raises."""
+        try:
+            if not records or not self._tenants:
+                return
+            loop = self._loop
+            if loop is None or loop.is_closed():
+                return
+            loop.call_soon_threadsafe(self._anomalies_arrived, records)
+        except Exception:  # e.g. the loop closed meanwhile: nobody is listening then
+            log.debug("live feed: anomalies not handed over", exc_info=True)
+
+    def _anomalies_arrived(self, records: list[AnomalyRecord]) -> None:
+        by_tenant: dict[str, list[dict[str, Any]]] = {}
+        for record in records:
+            if record.tenant_id in self._subs:
+                by_tenant.setdefault(record.tenant_id, []).append(anomaly_document(record))
+        for tenant, documents in by_tenant.items():
+            text = _encoder.encode({"type": "anomalies", "anomalies": documents}).decode()
+            for sub in self._subs.get(tenant, {}).values():
+                if sub.spec.anomalies:
+                    sub.put_anomalies(text, len(documents))
 
     # -- metrics ------------------------------------------------------------------------
 

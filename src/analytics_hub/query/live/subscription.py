@@ -19,29 +19,38 @@ import msgspec
 
 from analytics_hub.query.live.matcher import LiveFilter
 
-Kind = Literal["events", "metrics", "dropped", "notice"]
+Kind = Literal["events", "metrics", "anomalies", "dropped", "notice"]
 
 #: control messages (ready, subscribed, pong) one connection may have waiting; a client
 #: that sends pings without reading the answers gets no more pongs
 MAX_NOTICES = 16
 #: minutes of metrics waiting at once (a newer figure of a minute replaces the older)
 MAX_METRICS = 4
+#: ``anomalies`` messages waiting at once; past it the oldest goes (the anomalies stay
+#: listable with GET /api/v1/anomalies)
+MAX_ANOMALIES = 16
 
 _encoder = msgspec.json.Encoder()
 
 
 @dataclass(frozen=True, slots=True)
 class LiveSpec:
-    """What a connection subscribes to: events matching ``filter``, and/or the metrics of
-    the current minute."""
+    """What a connection subscribes to: events matching ``filter``, the metrics of the
+    current minute, and anomalies as they are detected (filters apply to events only)."""
 
     filter: LiveFilter
     events: bool = True
     metrics: bool = False
+    anomalies: bool = False
 
     def describe(self) -> dict[str, object]:
         """The subscription as the protocol echoes it."""
-        return {"filters": self.filter.describe(), "events": self.events, "metrics": self.metrics}
+        return {
+            "filters": self.filter.describe(),
+            "events": self.events,
+            "metrics": self.metrics,
+            "anomalies": self.anomalies,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +164,18 @@ class Subscription:
             del self._items[metrics[0]]
         self._push(out)
 
+    def put_anomalies(self, text: str, count: int) -> None:
+        """Queue an encoded ``anomalies`` message of ``count`` anomalies; past
+        :data:`MAX_ANOMALIES` waiting, the oldest is dropped."""
+        waiting = [
+            i
+            for i, item in enumerate(self._items)
+            if isinstance(item, Outgoing) and item.kind == "anomalies"
+        ]
+        if len(waiting) >= MAX_ANOMALIES:
+            del self._items[waiting[0]]
+        self._push(Outgoing(text, "anomalies", count))
+
     async def get(self) -> Outgoing:
         """The next message to send, waiting until there is one."""
         while not self._items:
@@ -175,4 +196,4 @@ class Subscription:
         self._wakeup.set()
 
 
-__all__ = ["MAX_METRICS", "MAX_NOTICES", "LiveSpec", "Outgoing", "Subscription"]
+__all__ = ["MAX_ANOMALIES", "MAX_METRICS", "MAX_NOTICES", "LiveSpec", "Outgoing", "Subscription"]

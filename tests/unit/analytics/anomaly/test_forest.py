@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analytics_hub.analytics.anomaly import ForestDetector
-from analytics_hub.analytics.anomaly.forest import window_features
+from analytics_hub.analytics.anomaly.forest import DIRECT_ROWS, window_features
 from analytics_hub.errors import ValidationError
 
 
@@ -77,3 +77,17 @@ def test_window_features_per_metric() -> None:
 def test_bad_parameters_are_refused() -> None:
     with pytest.raises(ValueError, match="window"):
         ForestDetector(window=1)
+
+
+def test_scoring_a_few_rows_directly_matches_sklearn_bit_for_bit() -> None:
+    rng = np.random.default_rng(3)
+    detector = small()
+    detector.score_many(np.arange(400.0), rng.normal(size=(400, 3)))
+    model, walk = detector._model, detector._walk
+    assert model is not None
+    assert walk is not None
+    for scale in (0.5, 1.0, 4.0, 50.0):
+        feats = rng.normal(scale=scale, size=(DIRECT_ROWS, 12))
+        direct = walk.scores(feats)
+        assert direct is not None
+        assert np.array_equal(direct, -model.score_samples(feats))

@@ -1,0 +1,193 @@
+"""Streaming anomaly detection: how long after a minute closes its anomalies are stored.
+
+Writes ``--history-hours`` of model calls for ``--series`` series (tenant, asset, model)
+through the store's event path (DuckDB, or PostgreSQL with ``--postgres URL``), lets the
+scorer prime every series from that history (as at start-up), then plays ``--minutes``
+more minutes: each is written, then the scorer's tick runs as the background task runs it
+just after the minute closed, with a spike planted in a few series each minute so that
+there is something to store. The scorer's clock runs in real time from the moment the
+minute closed, so each stored record's ``latency_ms`` is the real delay from the minute's
+end (the grace included).
+
+Figures: ``close_to_stored_*_ms`` from the minute's close (its end plus the grace, when
+the tick starts) until its anomalies were stored, over the ticks; the reference, measured
+in the same run, is the one rollup query of the tick alone (``rollup_query_*_ms``: the
+same ``series_minutes`` call, timed again right after the tick). Also the records' own
+``latency_ms`` (which includes the grace), priming time and memory per series. Prints
+one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from analytics_hub.analytics.anomaly.stream import AnomalyStream, StreamConfig
+from analytics_hub.store.base import EventStore
+from analytics_hub.store.duckdb import DuckDBStore
+from analytics_hub.store.postgres import PostgresStore
+from analytics_hub.testing.rows import make_minute_rows
+
+NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class RealClock:
+    """Simulated time that starts at a given moment and then runs with the real clock."""
+
+    def __init__(self) -> None:
+        self._base = NOW
+        self._at = time.perf_counter()
+
+    def start(self, moment: datetime) -> None:
+        self._base, self._at = moment, time.perf_counter()
+
+    def __call__(self) -> datetime:
+        return self._base + timedelta(seconds=time.perf_counter() - self._at)
+
+
+def _series(n: int) -> list[tuple[str, str]]:
+    return [(f"tenant-{k % 5}", f"asset-{k:04d}") for k in range(n)]
+
+
+def _minute_table(
+    series: list[tuple[str, str]], minute: datetime, spikes: set[int], seed: int
+) -> pa.Table:
+    tables = []
+    for k, (tenant, asset) in enumerate(series):
+        calls = 60 if k in spikes else 6
+        tables.append(
+            make_minute_rows(
+                [calls],
+                start=minute,
+                tenant=tenant,
+                asset_id=asset,
+                seed=seed * 100_000 + k,
+                error_rate=0.5 if k in spikes else 0.02,
+            )
+        )
+    return pa.concat_tables(tables)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--series", type=int, default=100)
+    ap.add_argument("--history-hours", type=float, default=28.0)
+    ap.add_argument("--minutes", type=int, default=20)
+    ap.add_argument("--grace", type=float, default=2.0)
+    ap.add_argument("--postgres", default="", help="a PostgreSQL URL (default: DuckDB)")
+    args = ap.parse_args()
+
+    series = _series(args.series)
+    history = int(args.history_hours * 60)
+    with tempfile.TemporaryDirectory() as tmp:
+        store: EventStore = (
+            PostgresStore(args.postgres) if args.postgres else DuckDBStore(Path(tmp) / "e.duckdb")
+        )
+        store.migrate()
+        rng = np.random.default_rng(0)
+        t0 = time.perf_counter()
+        for k, (tenant, asset) in enumerate(series):
+            level = 6 + 2 * np.sin(np.arange(history) * 2 * math.pi / 1440)
+            counts = [int(c) for c in rng.poisson(level)]
+            counts[-1] = max(counts[-1], 1)  # seen in the last minute: primed at the first tick
+            store.write_events(
+                make_minute_rows(
+                    counts,
+                    start=NOW - history * MINUTE,
+                    tenant=tenant,
+                    asset_id=asset,
+                    seed=k,
+                )
+            )
+        load_s = time.perf_counter() - t0
+
+        clock = RealClock()
+        config = StreamConfig(
+            grace_s=args.grace,
+            warm_start_hours=args.history_hours,
+            max_series=max(1000, args.series),
+            prime_batch=25,
+            prime_budget_s=10_000.0,  # prime everything in the first tick
+        )
+        stream = AnomalyStream(store, config, clock=clock)
+        rss_before = _rss_mb()
+        clock.start(NOW + timedelta(seconds=args.grace))
+        t0 = time.perf_counter()
+        first = stream.tick()
+        prime_s = time.perf_counter() - t0
+        assert first is not None
+        assert first.primed == args.series, first
+
+        stored: list[float] = []
+        reference: list[float] = []
+        score: list[float] = []
+        record_latency: list[float] = []
+        anomalies = 0
+        for m in range(args.minutes):
+            minute = NOW + m * MINUTE
+            spikes = {(m * 7 + j) % args.series for j in range(max(1, args.series // 20))}
+            store.write_events(_minute_table(series, minute, spikes, seed=m + 1))
+            clock.start(minute + MINUTE + timedelta(seconds=args.grace))
+            report = stream.tick()
+            assert report is not None
+            assert report.series == args.series
+            stored.append(report.stored_ms)
+            score.append(report.score_ms)
+            t = time.perf_counter()
+            store.series_minutes(minute, minute + MINUTE)
+            reference.append((time.perf_counter() - t) * 1000)
+            anomalies += len(report.anomalies)
+            record_latency += [a.latency_ms for a in report.anomalies if a.latency_ms is not None]
+        rss_after = _rss_mb()
+        store.close()
+
+    result = {
+        "benchmark": "anomaly_stream",
+        "store": "postgres" if args.postgres else "duckdb",
+        "series": args.series,
+        "minutes": args.minutes,
+        "grace_s": args.grace,
+        "close_to_stored_median_ms": round(statistics.median(stored), 1),
+        "close_to_stored_p95_ms": round(_p95(stored), 1),
+        "rollup_query_median_ms": round(statistics.median(reference), 1),
+        "rollup_query_p95_ms": round(_p95(reference), 1),
+        "stored_over_query_median": round(
+            statistics.median(stored) / statistics.median(reference), 2
+        ),
+        "scoring_median_ms": round(statistics.median(score), 1),
+        "scoring_per_series_median_ms": round(statistics.median(score) / args.series, 3),
+        "record_latency_median_ms": round(statistics.median(record_latency), 1)
+        if record_latency
+        else None,
+        "record_latency_p95_ms": round(_p95(record_latency), 1) if record_latency else None,
+        "anomalies_stored": anomalies,
+        "history_load_s": round(load_s, 1),
+        "prime_s": round(prime_s, 1),
+        "prime_s_per_series": round(prime_s / args.series, 3),
+        "peak_rss_growth_mb_per_series": round((rss_after - rss_before) / args.series, 2),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Assembly of anomaly detection: the service the API calls and its background tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from analytics_hub.analytics.anomaly.records import FeedbackPolicy
+from analytics_hub.analytics.anomaly.series import SeriesConfig
+from analytics_hub.analytics.anomaly.service import AnomalyService
+from analytics_hub.analytics.anomaly.stream import AnomalyStream, StreamConfig
+from analytics_hub.server.tasks import MinuteTask, PeriodicTask
+from analytics_hub.settings import Settings
+from analytics_hub.store.anomalies import AnomalyRecord
+from analytics_hub.store.base import EventStore
+
+
+def stream_config(settings: Settings) -> StreamConfig:
+    """The streaming scorer's configuration from the settings."""
+    return StreamConfig(
+        series=SeriesConfig(min_baseline_minutes=settings.anomaly_min_baseline_minutes),
+        feedback=FeedbackPolicy(
+            step=settings.anomaly_feedback_step, max_offset=settings.anomaly_max_offset
+        ),
+        grace_s=settings.anomaly_grace_seconds,
+        warm_start_hours=settings.anomaly_warm_start_hours,
+        max_series=settings.anomaly_max_series,
+    )
+
+
+def anomaly_features(
+    settings: Settings,
+    store: EventStore,
+    publish: Callable[[list[AnomalyRecord]], None],
+) -> tuple[AnomalyService, list[PeriodicTask]]:
+    """The anomaly service, and the tasks to run in the app's lifespan: scoring after
+    every minute, and the scheduled retrain (none when detection is off)."""
+    config = stream_config(settings)
+    stream = AnomalyStream(store, config, publish=publish) if settings.anomaly_enabled else None
+    service = AnomalyService(
+        store,
+        config=config.series,
+        feedback=config.feedback,
+        stream=stream,
+        warm_start_hours=settings.anomaly_warm_start_hours,
+        max_detect_days=settings.anomaly_detect_max_days,
+        max_detect_series=settings.anomaly_detect_max_series,
+    )
+    tasks: list[PeriodicTask] = []
+    if stream is not None:
+        tasks.append(
+            MinuteTask(
+                "anomaly-stream", stream.tick, offset=config.grace_s, before_stop=stream.stop
+            )
+        )
+        if settings.anomaly_retrain_days > 0:
+            tasks.append(
+                PeriodicTask(
+                    "anomaly-retrain",
+                    settings.anomaly_retrain_days * 86_400.0,
+                    lambda: stream.request_retrain(reason="scheduled"),
+                )
+            )
+    return service, tasks
+
+
+__all__ = ["anomaly_features", "stream_config"]
