@@ -20,6 +20,7 @@ one JSON object.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import resource
@@ -36,6 +37,7 @@ from analytics_hub.analytics.anomaly.stream import AnomalyStream, StreamConfig
 from analytics_hub.store.base import EventStore
 from analytics_hub.store.duckdb import DuckDBStore
 from analytics_hub.store.postgres import PostgresStore
+from analytics_hub.testing.postgres import temporary_database
 from analytics_hub.testing.rows import make_minute_rows
 
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
@@ -94,15 +96,20 @@ def main() -> None:
     ap.add_argument("--history-hours", type=float, default=28.0)
     ap.add_argument("--minutes", type=int, default=20)
     ap.add_argument("--grace", type=float, default=2.0)
-    ap.add_argument("--postgres", default="", help="a PostgreSQL URL (default: DuckDB)")
+    ap.add_argument(
+        "--postgres", default="", help="a PostgreSQL server URL: runs in a new database there"
+    )
     args = ap.parse_args()
 
     series = _series(args.series)
     history = int(args.history_hours * 60)
-    with tempfile.TemporaryDirectory() as tmp:
-        store: EventStore = (
-            PostgresStore(args.postgres) if args.postgres else DuckDBStore(Path(tmp) / "e.duckdb")
-        )
+    with contextlib.ExitStack() as stack:
+        if args.postgres:
+            store: EventStore = PostgresStore(
+                stack.enter_context(temporary_database(args.postgres))
+            )
+        else:
+            store = DuckDBStore(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "e.db")
         store.migrate()
         rng = np.random.default_rng(0)
         t0 = time.perf_counter()

@@ -122,3 +122,15 @@ def test_the_error_message_carries_the_whole_text() -> None:
         "code": "invalid_request",
         "message": text,
     }
+
+
+def test_anomalies_are_asked_for_by_url_or_message() -> None:
+    assert protocol.initial_subscription([], {}).anomalies is False
+    assert protocol.initial_subscription([], {"anomalies": "true"}).anomalies is True
+    with pytest.raises(ValidationError, match="'anomalies' must be true or false"):
+        protocol.initial_subscription([], {"anomalies": "maybe"})
+    message = protocol.decode('{"type": "subscribe", "anomalies": true, "events": false}')
+    assert isinstance(message, protocol.Subscribe)
+    spec = protocol.subscription(message)
+    assert (spec.events, spec.metrics, spec.anomalies) == (False, False, True)
+    assert json.loads(protocol.subscribed(spec))["anomalies"] is True

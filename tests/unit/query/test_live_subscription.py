@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from analytics_hub.query.live import LiveFilter, LiveSpec, Subscription
-from analytics_hub.query.live.subscription import MAX_METRICS, MAX_NOTICES
+from analytics_hub.query.live.subscription import MAX_ANOMALIES, MAX_METRICS, MAX_NOTICES
 
 
 def drain(sub: Subscription) -> list[dict[str, Any]]:
@@ -118,3 +118,10 @@ def test_a_subscription_made_at_once_still_gets_ready_first() -> None:
     sub.put_events([chunk(1)], dropped=0)
     sub.change(LiveSpec(LiveFilter(), metrics=False), '{"type": "subscribed"}')
     assert drain(sub) == [{"type": "ready"}, {"type": "subscribed"}]
+
+
+def test_anomalies_messages_are_bounded_oldest_first_out() -> None:
+    sub = new()
+    for n in range(MAX_ANOMALIES + 3):
+        sub.put_anomalies(json.dumps({"type": "anomalies", "n": n}), 1)
+    assert [m["n"] for m in drain(sub)] == list(range(3, MAX_ANOMALIES + 3))
