@@ -38,24 +38,27 @@ def _demo_state(
 ) -> dict[str, Any]:
     """Keys per tenant and the backfill start, created on the first run."""
     path = settings.data_dir / "demo.json"
-    if path.exists():
-        state: dict[str, Any] = json.loads(path.read_text())
-        keys = KeyService(open_control_store(settings))
-        try:
-            for key in state["ingest_keys"].values():
-                keys.authenticate(key)
-            keys.authenticate(state["user_key"])
-            return state
-        except Exception:
-            log.warning("demo keys in demo.json are no longer valid; creating new ones")
-    keys = KeyService(open_control_store(settings))
-    start, _ = default_window(datetime.now(UTC), backfill_days)
-    state = {
-        "ingest_keys": {t: keys.create(t, "ingest", "demo generator")[1] for t in tenants},
-        "user_key": keys.create(tenants[0], "admin", "demo user")[1],
-        "backfill_start": start.isoformat() if backfill_days > 0 else None,
-        "backfilled": False,
-    }
+    control = open_control_store(settings)
+    try:
+        keys = KeyService(control)
+        if path.exists():
+            state: dict[str, Any] = json.loads(path.read_text())
+            try:
+                for key in state["ingest_keys"].values():
+                    keys.authenticate(key)
+                keys.authenticate(state["user_key"])
+                return state
+            except Exception:
+                log.warning("demo keys in demo.json are no longer valid; creating new ones")
+        start, _ = default_window(datetime.now(UTC), backfill_days)
+        state = {
+            "ingest_keys": {t: keys.create(t, "ingest", "demo generator")[1] for t in tenants},
+            "user_key": keys.create(tenants[0], "admin", "demo user")[1],
+            "backfill_start": start.isoformat() if backfill_days > 0 else None,
+            "backfilled": False,
+        }
+    finally:
+        control.close()
     _save(path, state)
     return state
 

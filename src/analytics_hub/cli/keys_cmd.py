@@ -1,7 +1,14 @@
-"""``analytics-hub keys``: create, list and revoke API keys (server running or not)."""
+"""``analytics-hub keys``: create, list and revoke API keys (server running or not).
+
+The keys go to the control store the server uses (``open_control_store``): the data
+directory's ``control.sqlite``, or the PostgreSQL database of ``HUB_STORE``, which every
+hub process sharing that database reads.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -16,10 +23,18 @@ from analytics_hub.server.stores import open_control_store
 app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 
 
-def _service(data_dir: DataDir, config: ConfigFile) -> KeyService:
+@contextmanager
+def _service(data_dir: DataDir, config: ConfigFile) -> Iterator[KeyService]:
     settings = settings_from(data_dir, config)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return KeyService(open_control_store(settings))
+    try:
+        store = open_control_store(settings)
+    except HubError as exc:  # PostgreSQL down or a wrong URL: say so, without a traceback
+        fail(exc.message)
+    try:
+        yield KeyService(store)
+    finally:
+        store.close()
 
 
 @app.command("create")
@@ -32,7 +47,8 @@ def create(
 ) -> None:
     """Create a key. The key itself is printed once, on the last line of output."""
     try:
-        record, key = _service(data_dir, config).create(tenant, role, name)
+        with _service(data_dir, config) as keys:
+            record, key = keys.create(tenant, role, name)
     except HubError as exc:
         fail(exc.message)
     typer.echo(
@@ -51,7 +67,9 @@ def list_keys(
 ) -> None:
     """List keys (never their secrets)."""
     table = Table("key id", "tenant", "role", "name", "created", "revoked")
-    for r in _service(data_dir, config).list(tenant):
+    with _service(data_dir, config) as keys:
+        records = keys.list(tenant)
+    for r in records:
         table.add_row(
             r.key_id,
             r.tenant_id,
@@ -71,7 +89,8 @@ def revoke(
 ) -> None:
     """Revoke a key at once."""
     try:
-        _service(data_dir, config).revoke(key_id)
+        with _service(data_dir, config) as keys:
+            keys.revoke(key_id)
     except HubError as exc:
         fail(exc.message)
     typer.echo(f"revoked {key_id}")

@@ -54,7 +54,10 @@ def list_prices(
     control = None
     if tenant:
         settings = settings_from(data_dir, config)
-        control = open_control_store(settings)
+        try:
+            control = open_control_store(settings)
+        except HubError as exc:  # PostgreSQL down or a wrong URL: no traceback
+            fail(exc.message)
     try:
         service = PricingService(_book(), control)
         entries = service.entries(tenant or "", provider=provider, model=model)
@@ -135,7 +138,10 @@ def import_overrides(
         fail("an override file lists models only; providers come with the hub")
     settings = settings_from(data_dir, config)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    control = open_control_store(settings)
+    try:
+        control = open_control_store(settings)
+    except HubError as exc:
+        fail(exc.message)
     try:
         stored = PricingService(_book(), control).import_overrides(
             tenant, overrides, replace=replace

@@ -2,7 +2,8 @@
 saved dashboards; rules later).
 
 Kept apart from the event store so that the command line can manage keys while a server
-holds the event store open, and so that it can live in PostgreSQL in distributed mode.
+holds the event store open. Backends: ``sqlite`` (a file in the data directory) and
+``postgres`` (the event store's PostgreSQL database, shared by every hub process).
 """
 
 from __future__ import annotations
@@ -117,6 +118,17 @@ class ControlStore(Protocol):
 
     def delete_dashboard(self, tenant_id: str, dashboard_id: str) -> bool:
         """Delete a tenant's dashboard; False if it has none with that id."""
+        ...
+
+    def migrate(self) -> list[int]:
+        """Apply the schema migrations the store lacks, in order; return their versions.
+
+        Safe when several processes start at once: each migration runs once.
+        """
+        ...
+
+    def schema_version(self) -> int:
+        """The highest applied migration version (0 for a new store)."""
         ...
 
     def close(self) -> None:

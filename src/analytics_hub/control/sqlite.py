@@ -83,13 +83,16 @@ _DASHBOARD_COLUMNS = "tenant_id, dashboard_id, name, version, document, created_
 class SQLiteControlStore:
     """``ControlStore`` on one SQLite file."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, migrate: bool = True) -> None:
+        """Open (creating) the file; ``migrate=False`` leaves :meth:`migrate` to the caller
+        (``analytics-hub migrate`` reports what it applied)."""
         self._path = Path(path)
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._closed = False
-        self._migrate(self._con())
+        if migrate:
+            self.migrate()
 
     def _con(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
@@ -100,22 +103,31 @@ class SQLiteControlStore:
             self._local.con = con
         return con
 
-    @staticmethod
-    def _migrate(con: sqlite3.Connection) -> None:
-        if con.execute("PRAGMA user_version").fetchone()[0] >= MIGRATIONS[-1][0]:
-            return
+    def migrate(self) -> list[int]:
+        """Apply pending migrations in order; return their versions."""
+        con = self._con()
+        if self.schema_version() >= MIGRATIONS[-1][0]:
+            return []
+        applied: list[int] = []
         con.execute("BEGIN IMMEDIATE")
         try:
-            done = con.execute("PRAGMA user_version").fetchone()[0]  # another may have won
+            done = self.schema_version()  # another process may have won
             for version, sql in MIGRATIONS:
                 if version > done:
                     for statement in filter(str.strip, sql.split(";")):
                         con.execute(statement)
                     con.execute(f"PRAGMA user_version = {int(version)}")
+                    applied.append(version)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        return applied
+
+    def schema_version(self) -> int:
+        """The highest applied migration version (0 for a new file)."""
+        version: int = self._con().execute("PRAGMA user_version").fetchone()[0]
+        return version
 
     def add_key(self, record: ApiKeyRecord) -> None:
         try:

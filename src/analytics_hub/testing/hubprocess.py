@@ -2,7 +2,8 @@
 
 The process is the installed command, started exactly as a user would, on a free loopback
 port, with its own data directory. Keys are created through the same control store the
-CLI uses.
+CLI and the server use: ``control.sqlite`` in the data directory, or the PostgreSQL
+database of ``HUB_STORE`` (which several hubs may share).
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from analytics_hub.auth.keys import KeyService
-from analytics_hub.control.sqlite import SQLiteControlStore
+from analytics_hub.server.stores import open_control_store
+from analytics_hub.settings import load_settings
 
 
 def free_port() -> int:
@@ -30,9 +33,18 @@ def free_port() -> int:
         return port
 
 
-def create_key(data_dir: Path, tenant: str, role: str) -> str:
-    """Create an API key in the control store of ``data_dir``."""
-    store = SQLiteControlStore(data_dir / "control.sqlite")
+def create_key(
+    data_dir: Path, tenant: str, role: str, *, env: Mapping[str, str] | None = None
+) -> str:
+    """Create an API key where a hub on ``data_dir`` looks for it.
+
+    ``env`` is what the hub runs with on top of this process's environment (as
+    :attr:`HubProcess.env`): its ``HUB_STORE`` (else this process's) chooses the control
+    store as the hub does, so a ``postgresql://`` store gets the key in that database.
+    """
+    # None leaves HUB_STORE of this process's environment in force, as the hub inherits it.
+    settings = load_settings(data_dir=data_dir, store=(env or {}).get("HUB_STORE"))
+    store = open_control_store(settings)
     try:
         return KeyService(store).create(tenant, role, name="test")[1]
     finally:
@@ -62,6 +74,10 @@ class HubProcess:
         if not self.otlp_grpc_port:
             raise RuntimeError("this hub serves no gRPC: start it with otlp_grpc_port set")
         return f"127.0.0.1:{self.otlp_grpc_port}"
+
+    def create_key(self, tenant: str, role: str) -> str:
+        """Create an API key in the control store this hub uses (see :func:`create_key`)."""
+        return create_key(self.data_dir, tenant, role, env=self.env)
 
     def start(self, timeout: float = 60.0) -> HubProcess:
         """Start the server and wait until ``/readyz`` answers 200."""

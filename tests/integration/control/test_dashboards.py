@@ -1,17 +1,19 @@
-"""Dashboards in the SQLite control store: per tenant, replaced only at the version read,
-shared by every process that opens the file, and added to files made before the table."""
+"""Dashboards in the control store (SQLite and PostgreSQL): per tenant, replaced only at
+the version read, shared by every process that opens the store, and added to SQLite files
+made before the table."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from analytics_hub.control.base import DashboardRecord, PriceOverrideRecord
+from analytics_hub.control.base import ControlStore, DashboardRecord, PriceOverrideRecord
 from analytics_hub.control.sqlite import MIGRATIONS, SQLiteControlStore
 from analytics_hub.errors import ConflictError
 
@@ -32,8 +34,7 @@ def record(
     )
 
 
-def test_dashboards_are_per_tenant_and_listed_by_name(tmp_path: Path) -> None:
-    store = SQLiteControlStore(tmp_path / "control.sqlite")
+def test_dashboards_are_per_tenant_and_listed_by_name(store: ControlStore) -> None:
     store.add_dashboard(record("d1", name="latency"))
     store.add_dashboard(record("d2", name="Cost"))
     store.add_dashboard(record("d3", name="cost"))
@@ -47,12 +48,19 @@ def test_dashboards_are_per_tenant_and_listed_by_name(tmp_path: Path) -> None:
     assert store.delete_dashboard("acme", "d1") is True
     assert store.delete_dashboard("acme", "d1") is False
     assert store.get_dashboard("globex", "d1") is not None
-    store.close()
 
 
-def test_a_replace_wins_only_at_the_version_it_read(tmp_path: Path) -> None:
-    path = tmp_path / "control.sqlite"
-    one, two = SQLiteControlStore(path), SQLiteControlStore(path)  # two processes
+def test_names_sort_case_blind_in_ascii_then_by_id(store: ControlStore) -> None:
+    for dashboard_id, name in [("b", "beta"), ("a", "Beta"), ("c", "ALPHA"), ("d", "Ärger")]:
+        store.add_dashboard(record(dashboard_id, name=name))
+    # As SQLite's NOCASE: ASCII letters fold, others sort by their bytes (after ASCII).
+    assert [r.dashboard_id for r in store.list_dashboards("acme")] == ["c", "a", "b", "d"]
+
+
+def test_a_replace_wins_only_at_the_version_it_read(
+    connect: Callable[..., ControlStore],
+) -> None:
+    one, two = connect(), connect()  # two processes
     one.add_dashboard(record())
     later = NOW + timedelta(minutes=5)
     mine = replace(record(name="mine"), version=2, document="{}", updated_at=later)
@@ -64,8 +72,8 @@ def test_a_replace_wins_only_at_the_version_it_read(tmp_path: Path) -> None:
     other_tenant = replace(mine, tenant_id="globex", version=3)
     assert one.replace_dashboard(other_tenant, expected_version=2) is False
     assert one.replace_dashboard(replace(mine, version=3), expected_version=2) is True
-    one.close()
-    two.close()
+    assert one.delete_dashboard("acme", "d1") is True
+    assert two.replace_dashboard(replace(mine, version=4), expected_version=3) is False  # gone
 
 
 def test_a_file_of_the_previous_version_gains_the_table_and_keeps_its_data(

@@ -1,13 +1,15 @@
-"""Price overrides in the SQLite control store: stored per tenant, shared by every
-process that opens the file, and added to files made before the table existed."""
+"""Price overrides in the control store (SQLite and PostgreSQL): stored per tenant,
+shared by every process that opens the store, and added to SQLite files made before the
+table existed."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from analytics_hub.control.base import ApiKeyRecord, PriceOverrideRecord
+from analytics_hub.control.base import ApiKeyRecord, ControlStore, PriceOverrideRecord
 from analytics_hub.control.sqlite import MIGRATIONS, SQLiteControlStore
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
@@ -22,8 +24,7 @@ def record(
     )
 
 
-def test_overrides_are_per_tenant_ordered_and_replaced_by_day(tmp_path: Path) -> None:
-    store = SQLiteControlStore(tmp_path / "control.sqlite")
+def test_overrides_are_per_tenant_ordered_and_replaced_by_day(store: ControlStore) -> None:
     store.put_price_override(record(day=date(2025, 2, 1)))
     store.put_price_override(record(day=date(2025, 1, 1)))
     store.put_price_override(record(day=date(2025, 2, 1), input=9.0))  # same day: replaced
@@ -42,13 +43,27 @@ def test_overrides_are_per_tenant_ordered_and_replaced_by_day(tmp_path: Path) ->
     assert len(store.list_price_overrides("globex")) == 1
 
 
-def test_a_second_process_sees_the_overrides_at_once(tmp_path: Path) -> None:
-    server = SQLiteControlStore(tmp_path / "control.sqlite")
-    command = SQLiteControlStore(tmp_path / "control.sqlite")  # e.g. `prices import`
+def test_a_second_process_sees_the_overrides_at_once(
+    connect: Callable[..., ControlStore],
+) -> None:
+    server = connect()
+    command = connect()  # e.g. `prices import`
     command.put_price_override(record())
     assert server.list_price_overrides("acme") == [record()]
-    command.close()
-    server.close()
+
+
+def test_optional_prices_and_replacing_keep_every_field(store: ControlStore) -> None:
+    full = PriceOverrideRecord(
+        "acme", "vllm", "acme-ft-1", date(2025, 1, 1), 1.25, 2.5, 0.125, 7.75, NOW
+    )
+    store.put_price_override(full)
+    assert store.list_price_overrides("acme") == [full]
+    later = datetime(2025, 3, 2, 8, 30, 0, 123456, tzinfo=UTC)
+    cleared = PriceOverrideRecord(
+        "acme", "vllm", "acme-ft-1", date(2025, 1, 1), 3.0, 4.0, None, None, later
+    )
+    store.put_price_override(cleared)  # an override of the same day replaces every price
+    assert store.list_price_overrides("acme") == [cleared]
 
 
 def test_a_file_made_before_the_migrations_keeps_its_keys_and_gains_the_table(

@@ -1,4 +1,6 @@
-"""``analytics-hub migrate`` applies the migrations of either backend once, then none."""
+"""``analytics-hub migrate`` applies the migrations of either backend once, then none, to
+the event store and to the control store beside it (``control.sqlite``, or the same
+PostgreSQL database)."""
 
 from __future__ import annotations
 
@@ -32,10 +34,17 @@ def test_migrate_applies_every_migration_once(
     url = _url(backend, location)
     first = runner.invoke(app, ["migrate", "--store", url, "--data-dir", str(tmp_path)])
     assert first.exit_code == 0, first.output
-    assert "applied migrations 1, 2, 3" in first.output
+    events_line, control_line = first.output.strip().splitlines()
+    assert "applied migrations 1, 2, 3" in events_line
+    control_at = url if backend == "postgres" else str(tmp_path / "control.sqlite")
+    assert control_line == (
+        f"{control_at} (control plane): applied migrations 1, 2, 3 (schema version 0 -> 3)"
+    )
 
     again = runner.invoke(app, ["migrate", "--store", url, "--data-dir", str(tmp_path)])
     assert again.exit_code == 0, again.output
+    events_line, control_line = again.output.strip().splitlines()
+    assert control_line.endswith("(control plane): up to date (schema version 3)")
     store = connect_event_store(load_settings(store=url, data_dir=tmp_path))
     try:
         version = store.schema_version()
@@ -43,7 +52,7 @@ def test_migrate_applies_every_migration_once(
     finally:
         store.close()
     assert version >= 3
-    assert again.output.strip().endswith(f"up to date (schema version {version})")
+    assert events_line.endswith(f"up to date (schema version {version})")
 
 
 def test_the_store_url_chooses_the_backend(backend: str, location: str, tmp_path: Path) -> None:
