@@ -203,12 +203,13 @@ def test_bad_credentials_and_bad_bytes_get_clean_statuses_and_the_hub_stays_up(
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert error.details().startswith("batch #1 of the stream")
 
-    # metrics have nowhere to go yet: said so, not acknowledged and dropped
+    # metrics: a wrong key is refused, an empty request is a success with nothing to say
     metrics = metrics_service_pb2_grpc.MetricsServiceStub(channel)
-    code, _ = _code(
-        metrics.Export, metrics_service_pb2.ExportMetricsServiceRequest(), metadata=_bearer(hub)
-    )
-    assert code is grpc.StatusCode.UNIMPLEMENTED
+    empty = metrics_service_pb2.ExportMetricsServiceRequest()
+    code, _ = _code(metrics.Export, empty, metadata=[("x-api-key", "not-a-key")])
+    assert code is grpc.StatusCode.UNAUTHENTICATED
+    answer = metrics.Export(empty, metadata=_bearer(hub), timeout=30)
+    assert not answer.HasField("partial_success")
 
     # still serving both front ends
     assert httpx.get(f"{hub.url}/readyz", timeout=5).status_code == 200

@@ -171,8 +171,8 @@ def test_credentials_are_checked_the_otlp_way(hub: Hub) -> None:
     )
     assert reader.status_code == 403
     assert status_pb2.Status.FromString(reader.content).code == 7
-    # Metrics are not stored yet: an exporter is told so rather than silently dropped.
     metrics = httpx.post(
-        f"{hub.url}/v1/metrics", content=b"", headers={**pb, "x-api-key": hub.keys["acme:ingest"]}
+        f"{hub.url}/v1/metrics", content=b"", headers={**pb, "x-api-key": hub.keys["acme:read"]}
     )
-    assert metrics.status_code == 404
+    assert metrics.status_code == 403
+    assert status_pb2.Status.FromString(metrics.content).code == 7

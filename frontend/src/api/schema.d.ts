@@ -318,6 +318,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/metrics/names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The OTLP metrics the tenant has points of */
+        get: operations["metric_names_api_v1_metrics_names_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/metrics/overview": {
         parameters: {
             query?: never;
@@ -329,6 +346,26 @@ export interface paths {
         get: operations["overview_api_v1_metrics_overview_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/metrics/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Figures of one OTLP metric per time bucket
+         * @description Count, sum, avg, min, max (and p50/p95/p99 for histograms) of one metric's data points per time bucket, optionally grouped by GenAI dimensions and filtered on them. Cumulative series count their increases. See docs/api/metrics.md.
+         */
+        post: operations["query_metric_points_api_v1_metrics_query_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -503,6 +540,26 @@ export interface paths {
          * @description OTLP/HTTP, for OpenTelemetry exporters (point `OTEL_EXPORTER_OTLP_ENDPOINT` at the hub). `application/x-protobuf` or OTLP/JSON `application/json`; the answer uses the request's encoding. Authenticate with `Authorization: Bearer <key>` or `x-api-key` (role `ingest`). 413 beyond `HUB_MAX_BODY_BYTES` after decompression, 429/503 with `Retry-After` when the hub is overloaded. See docs/api/otlp.md for the mapping.
          */
         post: operations["export_logs_v1_logs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ingest OTLP metrics
+         * @description OTLP/HTTP, for OpenTelemetry exporters (point `OTEL_EXPORTER_OTLP_ENDPOINT` at the hub). `application/x-protobuf` or OTLP/JSON `application/json`; the answer uses the request's encoding. Authenticate with `Authorization: Bearer <key>` or `x-api-key` (role `ingest`). 413 beyond `HUB_MAX_BODY_BYTES` after decompression, 429/503 with `Retry-After` when the hub is overloaded. See docs/api/otlp.md for the mapping.
+         */
+        post: operations["export_metrics_v1_metrics_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1588,6 +1645,166 @@ export interface components {
             ttft_ms: number | null;
             /** @default null */
             user_id: string | null;
+        };
+        /**
+         * MetricFilter
+         * @description One condition on a dimension; all filters must hold (AND).
+         */
+        MetricFilter: {
+            /**
+             * Field
+             * @enum {string}
+             */
+            field: "asset_id" | "service_name" | "provider" | "request_model" | "response_model" | "operation" | "token_type" | "error_type";
+            /**
+             * Op
+             * @default eq
+             * @enum {string}
+             */
+            op: "eq" | "ne" | "in" | "not_in";
+            /**
+             * Value
+             * @description a text (null: the dimension is not set) for eq/ne, a list of up to 1000 for in/not_in
+             */
+            value?: string | (string | null)[] | null;
+        };
+        /**
+         * MetricNameOut
+         * @description A metric the tenant has points of.
+         */
+        MetricNameOut: {
+            /**
+             * First Seen
+             * Format: date-time
+             */
+            first_seen: string;
+            /** Kind */
+            kind: string;
+            /**
+             * Last Seen
+             * Format: date-time
+             */
+            last_seen: string;
+            /** Name */
+            name: string;
+            /** Points */
+            points: number;
+            /** Temporality */
+            temporality: string | null;
+            /** Unit */
+            unit: string;
+        };
+        /**
+         * MetricNames
+         * @description The metrics a tenant has points of, by name.
+         */
+        MetricNames: {
+            /** Metrics */
+            metrics: components["schemas"]["MetricNameOut"][];
+        };
+        /**
+         * MetricQuery
+         * @description Figures of one metric per time bucket, optionally per group of dimensions.
+         */
+        MetricQuery: {
+            /**
+             * Bucket
+             * @default 1h
+             * @enum {string}
+             */
+            bucket: "1m" | "5m" | "15m" | "1h" | "1d";
+            /** Filters */
+            filters?: components["schemas"]["MetricFilter"][];
+            /** Group By */
+            group_by?: ("asset_id" | "service_name" | "provider" | "request_model" | "response_model" | "operation" | "token_type" | "error_type")[];
+            /**
+             * Metric
+             * @description e.g. gen_ai.client.token.usage
+             */
+            metric: string;
+            time_range: components["schemas"]["TimeRange"];
+        };
+        /**
+         * MetricQueryResult
+         * @description The answer to a :class:`MetricQuery`.
+         */
+        MetricQueryResult: {
+            /**
+             * Bucket
+             * @enum {string}
+             */
+            bucket: "1m" | "5m" | "15m" | "1h" | "1d";
+            /**
+             * Kinds
+             * @description sum, gauge, histogram, exponential_histogram
+             */
+            kinds: string[];
+            /** Metric */
+            metric: string;
+            /**
+             * Points Read
+             * @description data points read, baselines included
+             */
+            points_read: number;
+            /** Rows */
+            rows: components["schemas"]["MetricRow"][];
+            /**
+             * Unit
+             * @description the points' unit (UCUM, as the exporter sent it)
+             */
+            unit: string | null;
+        };
+        /**
+         * MetricRow
+         * @description The figures of one bucket (and group).
+         */
+        MetricRow: {
+            /**
+             * Avg
+             * @description sum / count
+             */
+            avg: number | null;
+            /**
+             * Bucket
+             * Format: date-time
+             * @description start of the bucket (UTC)
+             */
+            bucket: string;
+            /**
+             * Count
+             * @description measurements (histograms) or values (sums, gauges)
+             */
+            count: number;
+            /**
+             * Group
+             * @description the group's dimension values
+             */
+            group: {
+                [key: string]: string | null;
+            };
+            /** Max */
+            max: number | null;
+            /** Min */
+            min: number | null;
+            /**
+             * P50
+             * @description histograms only: estimated from the buckets
+             */
+            p50: number | null;
+            /** P95 */
+            p95: number | null;
+            /** P99 */
+            p99: number | null;
+            /**
+             * Points
+             * @description data points that contributed
+             */
+            points: number;
+            /**
+             * Sum
+             * @description sum of the measurements, increases or values
+             */
+            sum: number | null;
         };
         /** ModelCostOut */
         ModelCostOut: {
@@ -3424,6 +3641,40 @@ export interface operations {
             };
         };
     };
+    metric_names_api_v1_metrics_names_get: {
+        parameters: {
+            query?: {
+                /** @description RFC 3339 */
+                from?: string | null;
+                /** @description RFC 3339 */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricNames"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     overview_api_v1_metrics_overview_get: {
         parameters: {
             query: {
@@ -3446,6 +3697,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Overview"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    query_metric_points_api_v1_metrics_query_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MetricQuery"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricQueryResult"];
                 };
             };
             /** @description Validation Error */
@@ -3758,6 +4042,33 @@ export interface operations {
         };
         responses: {
             /** @description Stored, possibly partially: an OTLP `ExportLogsServiceResponse`, encoded as the request was; `partial_success` counts the rejected items and says why. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                    "application/x-protobuf": string;
+                };
+            };
+        };
+    };
+    export_metrics_v1_metrics_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description An OTLP `ExportMetricsServiceRequest` (metric data points); gzip, deflate or zstd with `Content-Encoding`. */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+                "application/x-protobuf": string;
+            };
+        };
+        responses: {
+            /** @description Stored, possibly partially: an OTLP `ExportMetricsServiceResponse`, encoded as the request was; `partial_success` counts the rejected items and says why. */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -50,7 +50,9 @@ def build_server(settings: Settings, services: ApiServices) -> grpc.aio.Server:
         maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
     )
     server.add_generic_rpc_handlers(
-        grpc_handlers(services.keys, services.otlp, FramedReceiver(services.ingest))
+        grpc_handlers(
+            services.keys, services.otlp, services.otlp_metrics, FramedReceiver(services.ingest)
+        )
     )
     return server
 

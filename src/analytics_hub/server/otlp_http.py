@@ -36,7 +36,7 @@ class _CompanionServer(uvicorn.Server):
 
 
 def otlp_http_app(services: ApiServices) -> FastAPI:
-    """An app of the OTLP routes alone (``/v1/traces``, ``/v1/logs``)."""
+    """An app of the OTLP routes alone (``/v1/traces``, ``/v1/logs``, ``/v1/metrics``)."""
     app = FastAPI(
         title="LLM Analytics Hub (OTLP/HTTP)", docs_url=None, redoc_url=None, openapi_url=None
     )

@@ -11,7 +11,8 @@ The rollup SQL lives in :mod:`analytics_hub.store.duckdb_rollups`, the schema in
 :mod:`analytics_hub.store.duckdb_deadletters`, retention and compaction in
 :mod:`analytics_hub.store.duckdb_maintenance`, re-pricing in
 :mod:`analytics_hub.store.duckdb_pricing`, anomalies in
-:mod:`analytics_hub.store.duckdb_anomalies`.
+:mod:`analytics_hub.store.duckdb_anomalies`, OTLP metric points in
+:mod:`analytics_hub.store.duckdb_metric_points`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from analytics_hub.store.base import (
 )
 from analytics_hub.store.batches import check_event_batch
 from analytics_hub.store.duckdb_anomalies import DuckDBAnomalies
+from analytics_hub.store.duckdb_metric_points import DuckDBMetricPoints
 from analytics_hub.store.duckdb_rollups import ROLLUP_TABLES, fine_from_events_sql, merge_sql
 from analytics_hub.store.duckdb_schema import LEDGER_SQL, MIGRATIONS
 
@@ -103,7 +105,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class DuckDBStore(DuckDBAnomalies):
+class DuckDBStore(DuckDBAnomalies, DuckDBMetricPoints):
     """:class:`~analytics_hub.store.base.EventStore` on one DuckDB database file.
 
     Opening an existing file continues it. Call :meth:`migrate` once after opening

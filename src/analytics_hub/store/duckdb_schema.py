@@ -184,6 +184,40 @@ CREATE TABLE anomaly_versions (
 );
 """
 
+# OTLP metric points (analytics_hub.store.metric_points). The key makes an exporter's
+# retry a no-op: metric points arrive by the hundred, not the hundred thousand, so the
+# key's upkeep costs little (events dedupe by anti-join instead, decision 0001).
+_METRIC_POINTS = """
+CREATE TABLE metric_points (
+    tenant_id VARCHAR NOT NULL,
+    series_id BIGINT NOT NULL,         -- hash of the series identity
+    start_ts TIMESTAMP NOT NULL,       -- 1970-01-01: the exporter sent no start time
+    ts TIMESTAMP NOT NULL,
+    metric_name VARCHAR NOT NULL,
+    unit VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,             -- sum | gauge | histogram | exponential_histogram
+    temporality VARCHAR,               -- delta | cumulative; NULL for gauges
+    monotonic BOOLEAN NOT NULL,
+    asset_id VARCHAR,
+    service_name VARCHAR,
+    provider VARCHAR,
+    request_model VARCHAR,
+    response_model VARCHAR,
+    operation VARCHAR,
+    token_type VARCHAR,
+    error_type VARCHAR,
+    attributes VARCHAR NOT NULL,       -- JSON object: the attributes that are not columns
+    value DOUBLE,
+    count BIGINT,
+    sum DOUBLE,
+    min DOUBLE,
+    max DOUBLE,
+    bounds DOUBLE[],
+    bucket_counts BIGINT[],
+    PRIMARY KEY (tenant_id, series_id, start_ts, ts)
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events", _EVENTS),
     Migration(
@@ -194,6 +228,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "dead_letters", _DEAD_LETTERS),
     Migration(4, "health", _HEALTH),
     Migration(5, "anomalies", _ANOMALIES),
+    Migration(6, "metric_points", _METRIC_POINTS),
 )
 
 __all__ = ["LEDGER_SQL", "MIGRATIONS", "Migration"]

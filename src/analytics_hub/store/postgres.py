@@ -18,7 +18,8 @@ The schema lives in :mod:`~analytics_hub.store.postgres_schema`, day partitions 
 :mod:`~analytics_hub.store.postgres_deadletters`, retention and compaction in
 :mod:`~analytics_hub.store.postgres_maintenance`, re-pricing in
 :mod:`~analytics_hub.store.postgres_pricing`, anomalies in
-:mod:`~analytics_hub.store.postgres_anomalies`.
+:mod:`~analytics_hub.store.postgres_anomalies`, OTLP metric points in
+:mod:`~analytics_hub.store.postgres_metric_points`.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from analytics_hub.store.base import (
     WriteResult,
 )
 from analytics_hub.store.postgres_anomalies import PostgresAnomalies
+from analytics_hub.store.postgres_metric_points import PostgresMetricPoints
 from analytics_hub.store.postgres_schema import LEDGER_SQL, MIGRATION_LOCK, MIGRATIONS
 from analytics_hub.store.postgres_statements import numbered
 
@@ -76,7 +78,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class PostgresStore(PostgresAnomalies):
+class PostgresStore(PostgresAnomalies, PostgresMetricPoints):
     """:class:`~analytics_hub.store.base.EventStore` on one PostgreSQL database.
 
     ``url`` is a libpq URL (``postgresql://user@host:5432/db``; options such as

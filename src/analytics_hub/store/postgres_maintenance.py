@@ -41,6 +41,9 @@ RETENTION: dict[str, tuple[str, str]] = {
     # kept as long as the minute rollups they were scored from (their context)
     "anomalies": ("minute", "minute_rollup_days"),
     "anomaly_versions": ("created_at", "minute_rollup_days"),
+    # OTLP metric points are aggregates already (one per series and export interval):
+    # kept as long as the minute rollups, the other per-interval figures
+    "metric_points": ("ts", "minute_rollup_days"),
 }
 
 

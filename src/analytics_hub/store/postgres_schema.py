@@ -236,6 +236,44 @@ CREATE TABLE anomaly_versions (
 CREATE INDEX anomaly_versions_page ON anomaly_versions (tenant_id, created_at DESC, id DESC);
 """
 
+# OTLP metric points (analytics_hub.store.metric_points). Not partitioned: a few rows
+# per series and export interval. The key makes an exporter's retry a no-op and serves
+# the query's look-up of a cumulative run's latest point before a range.
+_METRIC_POINTS = """
+CREATE TABLE metric_points (
+    tenant_id text COLLATE "C" NOT NULL,
+    series_id bigint NOT NULL,         -- hash of the series identity
+    start_ts timestamp NOT NULL,       -- 1970-01-01: the exporter sent no start time
+    ts timestamp NOT NULL,
+    metric_name text COLLATE "C" NOT NULL,
+    unit text COLLATE "C" NOT NULL,
+    kind text COLLATE "C" NOT NULL,    -- sum | gauge | histogram | exponential_histogram
+    temporality text COLLATE "C",      -- delta | cumulative; NULL for gauges
+    monotonic boolean NOT NULL,
+    asset_id text COLLATE "C",
+    service_name text COLLATE "C",
+    provider text COLLATE "C",
+    request_model text COLLATE "C",
+    response_model text COLLATE "C",
+    operation text COLLATE "C",
+    token_type text COLLATE "C",
+    error_type text COLLATE "C",
+    attributes text NOT NULL,          -- JSON object: the attributes that are not columns
+    value double precision,
+    count bigint,
+    sum double precision,
+    min double precision,
+    max double precision,
+    bounds double precision[],
+    bucket_counts bigint[],
+    PRIMARY KEY (tenant_id, series_id, start_ts, ts)
+);
+-- The query: one metric of a tenant in a time range.
+CREATE INDEX metric_points_name_ts ON metric_points (tenant_id, metric_name, ts);
+-- Retention selects by time alone; rows arrive roughly in time order.
+CREATE INDEX metric_points_ts_brin ON metric_points USING brin (ts);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events", _EVENTS),
     Migration(
@@ -247,6 +285,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "health", _HEALTH),
     Migration(5, "try_float8", _TRY_FLOAT8),
     Migration(6, "anomalies", _ANOMALIES),
+    Migration(7, "metric_points", _METRIC_POINTS),
 )
 
 __all__ = ["LEDGER_SQL", "MIGRATIONS", "MIGRATION_LOCK", "Migration"]

@@ -9,6 +9,7 @@ import pytest
 
 from analytics_hub.store.anomalies import AnomalyRecord, DetectorVersion
 from analytics_hub.store.base import DeadLetter, EventStore, RetentionPolicy
+from analytics_hub.store.metric_points import MetricPoint, MetricPointStore
 from analytics_hub.testing.rows import make_event_rows
 
 NOW = datetime(2025, 6, 1)
@@ -26,6 +27,7 @@ TIME_COLUMN = {
     "dead_letters": "received_at",
     "anomalies": "minute",
     "anomaly_versions": "created_at",
+    "metric_points": "ts",
 }
 
 
@@ -55,6 +57,8 @@ def _fill(store: EventStore, tenants: list[str]) -> None:
     store.write_anomalies(
         [_anomaly(tenant, NOW - timedelta(days=age)) for tenant in tenants for age in AGES]
     )
+    assert isinstance(store, MetricPointStore)
+    store.write_metric_points([_point(tenant, age) for tenant in tenants for age in AGES])
     store.write_detector_versions(
         [
             DetectorVersion(
@@ -68,6 +72,22 @@ def _fill(store: EventStore, tenants: list[str]) -> None:
             for tenant in tenants
             for age in AGES
         ]
+    )
+
+
+def _point(tenant: str, age: int) -> MetricPoint:
+    micros = int((NOW - timedelta(days=age)).replace(tzinfo=UTC).timestamp() * 1_000_000)
+    return MetricPoint(
+        tenant_id=tenant,
+        series_id=1,
+        start_us=0,
+        time_us=micros,
+        metric_name="gen_ai.server.queue",
+        unit="1",
+        kind="gauge",
+        temporality=None,
+        monotonic=False,
+        value=float(age),
     )
 
 
@@ -126,11 +146,13 @@ def test_default_and_per_tenant_retention(store: EventStore, now: datetime) -> N
         assert _ages(store, "dead_letters", tenant) == _kept(30)
         assert _ages(store, "anomalies", tenant) == _kept(90)
         assert _ages(store, "anomaly_versions", tenant) == _kept(90)
+        assert _ages(store, "metric_points", tenant) == _kept(90)
     assert _ages(store, "events", "b") == _kept(7)
     assert _ages(store, "rollup_1m", "b") == _kept(14)
     assert _ages(store, "rollup_1h", "b") == _kept(120)
     assert _ages(store, "dead_letters", "b") == {1}
     assert _ages(store, "anomalies", "b") == _kept(14)
+    assert _ages(store, "metric_points", "b") == _kept(14)
 
     # A second pass has nothing left to do.
     assert store.apply_retention(now, DEFAULT, {"b": STRICT}).deleted == dict.fromkeys(

@@ -15,13 +15,17 @@ from analytics_hub.api.grpc.credentials import KeyVerifier
 from analytics_hub.api.grpc.ingest import BatchStore, IngestServicer
 from analytics_hub.api.grpc.otlp import OtlpServicer
 from analytics_hub.ingest.otlp import OtlpReceiver
+from analytics_hub.ingest.otlp.metric_receiver import OtlpMetricsReceiver
 
 
 def grpc_handlers(
-    keys: KeyVerifier, otlp: OtlpReceiver, batches: BatchStore
+    keys: KeyVerifier, otlp: OtlpReceiver, metrics: OtlpMetricsReceiver, batches: BatchStore
 ) -> tuple[grpc.GenericRpcHandler, ...]:
     """Every service the hub serves over gRPC, for ``server.add_generic_rpc_handlers``."""
-    return (*OtlpServicer(keys, otlp).handlers(), IngestServicer(keys, batches).handler())
+    return (
+        *OtlpServicer(keys, otlp, metrics).handlers(),
+        IngestServicer(keys, batches).handler(),
+    )
 
 
 __all__ = ["grpc_handlers"]

@@ -3,13 +3,9 @@
 Services, methods and messages are those of the stubs in ``opentelemetry-proto``; the
 handlers are registered here (see :mod:`.calls`) so that a request arrives as bytes.
 The bytes go to the same receiver path as an OTLP/HTTP protobuf body
-(``OtlpReceiver.export_traces``): parsed and mapped in its worker thread rather than on
-the event loop, with the same limits and the same per-item errors, reported in the
-response's ``partial_success``.
-
-``MetricsService/Export`` answers UNIMPLEMENTED: the hub has nowhere to store metric
-points yet, and an exporter is better told so than have its data acknowledged and
-dropped (``/v1/metrics`` over HTTP answers 404 for the same reason).
+(``OtlpReceiver.export_traces``, ``OtlpMetricsReceiver.export_metrics``): parsed and
+mapped in a worker thread rather than on the event loop, with the same limits and the
+same per-item errors, reported in the response's ``partial_success``.
 """
 
 from __future__ import annotations
@@ -24,12 +20,7 @@ from analytics_hub.api.grpc.credentials import KeyVerifier, caller
 from analytics_hub.api.grpc.status import CallContext
 from analytics_hub.auth.keys import Role
 from analytics_hub.ingest.otlp import OtlpEncoding, OtlpReceiver
-
-METRICS_UNIMPLEMENTED = (
-    "OTLP metrics are not accepted yet: the hub has nowhere to store metric points. "
-    "Export traces and logs to the hub, and metrics elsewhere (OTEL_METRICS_EXPORTER=none "
-    "stops the SDK from sending them)."
-)
+from analytics_hub.ingest.otlp.metric_receiver import OtlpMetricsReceiver
 
 
 def _service(module: object, name: str) -> str:
@@ -44,11 +35,15 @@ METRICS_SERVICE = _service(metrics_service_pb2, "MetricsService")
 
 
 class OtlpServicer:
-    """The three OTLP collector services, storing through an ``OtlpReceiver``."""
+    """The three OTLP collector services: spans and log records stored through an
+    ``OtlpReceiver``, metric data points through an ``OtlpMetricsReceiver``."""
 
-    def __init__(self, keys: KeyVerifier, receiver: OtlpReceiver) -> None:
+    def __init__(
+        self, keys: KeyVerifier, receiver: OtlpReceiver, metrics: OtlpMetricsReceiver
+    ) -> None:
         self._keys = keys
         self._receiver = receiver
+        self._metrics = metrics
 
     async def export_traces(
         self, raw: bytes, context: CallContext
@@ -78,10 +73,15 @@ class OtlpServicer:
     async def export_metrics(
         self, raw: bytes, context: CallContext
     ) -> metrics_service_pb2.ExportMetricsServiceResponse:
-        """``MetricsService/Export``: UNIMPLEMENTED (after the credential is checked, so
-        that a wrong key is reported as such)."""
-        caller(self._keys, context.invocation_metadata(), Role.INGEST)
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, METRICS_UNIMPLEMENTED)
+        """``MetricsService/Export``: store the data points; rejected ones in
+        ``partial_success``."""
+        tenant = caller(self._keys, context.invocation_metadata(), Role.INGEST).tenant_id
+        outcome = await self._metrics.export_metrics(tenant, raw, OtlpEncoding.PROTOBUF)
+        response = metrics_service_pb2.ExportMetricsServiceResponse()
+        if outcome.rejected:
+            response.partial_success.rejected_data_points = outcome.rejected
+            response.partial_success.error_message = outcome.error_message("data points")
+        return response
 
     def handlers(self) -> tuple[grpc.GenericRpcHandler, ...]:
         """The generic handlers of the three services, for ``server.add_generic_rpc_handlers``."""
@@ -99,7 +99,6 @@ class OtlpServicer:
 __all__ = [
     "LOGS_SERVICE",
     "METRICS_SERVICE",
-    "METRICS_UNIMPLEMENTED",
     "TRACE_SERVICE",
     "OtlpServicer",
 ]

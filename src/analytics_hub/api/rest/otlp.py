@@ -1,12 +1,12 @@
-"""OTLP/HTTP: ``POST /v1/traces`` and ``POST /v1/logs``, protobuf or JSON, gzip or zstd.
+"""OTLP/HTTP: ``POST /v1/traces``, ``/v1/logs`` and ``/v1/metrics``, protobuf or JSON,
+gzip or zstd.
 
 The answer is an ``Export*ServiceResponse`` in the request's encoding, 200 even when some
 items were rejected (``partial_success``), as the OTLP specification asks. Errors are
 answered as OTLP exporters expect: a ``google.rpc.Status`` in the request's encoding (in
 JSON it also carries the hub's error envelope under ``error``), with ``Retry-After`` on
-429 and 503. Metrics (``/v1/metrics``) are not accepted yet: the hub has nowhere to store
-metric points, and an exporter is better told 404 than have its data acknowledged and
-dropped.
+429 and 503. Spans and log records become events; metric data points become metric
+points (``analytics_hub.ingest.otlp.metric_receiver``).
 """
 
 from __future__ import annotations
@@ -167,6 +167,21 @@ async def export_logs(request: Request, caller: IngestCaller) -> Response:
     body, encoding = await _body(request)
     outcome = await receiver(request).export_logs(caller.tenant_id, body, encoding)
     return _answer(outcome, "logs", "log records", encoding)
+
+
+@router.post(
+    "/v1/metrics",
+    summary="Ingest OTLP metrics",
+    description=_DESCRIPTION,
+    response_class=Response,
+    openapi_extra=_openapi(
+        "ExportMetricsServiceRequest", "ExportMetricsServiceResponse", "metric data points"
+    ),
+)
+async def export_metrics(request: Request, caller: IngestCaller) -> Response:
+    body, encoding = await _body(request)
+    outcome = await services(request).otlp_metrics.export_metrics(caller.tenant_id, body, encoding)
+    return _answer(outcome, "metrics", "data points", encoding)
 
 
 __all__ = ["OtlpRoute", "otlp_error_response", "receiver", "router", "status_message"]

@@ -30,14 +30,18 @@ class OtlpOptions:
     (looked up in the resource first, then in the span or log record).
     ``source_module`` is the events' ``source_module``. ``keep_context_spans`` keeps
     spans that are not model calls as trace context (``custom``/``otel_span`` events);
-    false drops them. ``max_items`` bounds the spans or log records of one request and
-    ``max_attributes`` the attributes of one resource, span or log record (and the
-    events of one span): beyond them a request is refused (413) or an item rejected.
+    false drops them. ``keep_all_metrics`` keeps the points of every OTLP metric; false
+    keeps only the GenAI ones (names starting ``gen_ai.``) and drops the rest.
+    ``max_items`` bounds the spans, log records or metric data points of one request and
+    ``max_attributes`` the attributes of one resource, span, log record or data point
+    (and the events of one span): beyond them a request is refused (413) or an item
+    rejected.
     """
 
     asset_attribute: str = "service.name"
     source_module: str = "otlp"
     keep_context_spans: bool = True
+    keep_all_metrics: bool = False
     max_items: int = 10_000
     max_attributes: int = 4096
     untagged_resource_attributes: frozenset[str] = HIGH_CARDINALITY_RESOURCE_ATTRIBUTES

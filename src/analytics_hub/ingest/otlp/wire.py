@@ -12,7 +12,7 @@ exceed the options before they are parsed, so a hostile body does not cost the p
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
@@ -26,6 +26,10 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
 )
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsPartialSuccess,
+    ExportMetricsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTracePartialSuccess,
     ExportTraceServiceRequest,
@@ -36,7 +40,7 @@ from analytics_hub.errors import DecodeError, PayloadTooLargeError, UnsupportedM
 from analytics_hub.ingest.otlp.options import OtlpOptions
 
 Rejected = dict[int, tuple[str, str]]  # item index -> (field, message)
-SignalName = Literal["traces", "logs"]
+SignalName = Literal["traces", "logs", "metrics"]
 _MAX_SHOWN_ERROR = 300
 
 
@@ -151,6 +155,14 @@ def export_response(
             response.partial_success.CopyFrom(
                 ExportTracePartialSuccess(rejected_spans=rejected, error_message=error_message)
             )
+    elif signal == "metrics":
+        response = ExportMetricsServiceResponse()
+        if rejected or error_message:
+            response.partial_success.CopyFrom(
+                ExportMetricsPartialSuccess(
+                    rejected_data_points=rejected, error_message=error_message
+                )
+            )
     else:
         response = ExportLogsServiceResponse()
         if rejected or error_message:
@@ -169,13 +181,26 @@ def _decode(
     body: bytes, encoding: OtlpEncoding, signal: _Signal, options: OtlpOptions
 ) -> tuple[Message, Rejected]:
     message = signal.request()
-    name = signal.request.__name__
+    rejected = decode_into(message, body, encoding, lambda doc: _prepare(doc, signal, options))
+    return message, rejected
+
+
+def decode_into(
+    message: Message,
+    body: bytes,
+    encoding: OtlpEncoding,
+    prepare: Callable[[dict[str, Any]], Rejected],
+) -> Rejected:
+    """Parse ``body`` into ``message``; for OTLP/JSON, ``prepare`` first walks the parsed
+    document (converting or stripping what the parse must not see) and returns the items
+    it rejected. Raises ``DecodeError`` (400) for a body that is not such a message."""
+    name = type(message).__name__
     if encoding is OtlpEncoding.PROTOBUF:
         try:
             message.ParseFromString(body)
         except (ProtobufDecodeError, RecursionError, ValueError) as exc:
             raise DecodeError(f"the body is not a valid {name} protobuf message: {exc}") from None
-        return message, {}
+        return {}
     try:
         doc = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
@@ -184,7 +209,7 @@ def _decode(
         raise DecodeError("the body nests too deeply to decode") from None
     if not isinstance(doc, dict):
         raise DecodeError(f"an OTLP/JSON body is a JSON object (an {name})")
-    rejected = _prepare(doc, signal, options)
+    rejected = prepare(doc)
     try:
         json_format.ParseDict(doc, message, ignore_unknown_fields=True)
     except (json_format.ParseError, RecursionError, ValueError, TypeError) as exc:
@@ -192,10 +217,12 @@ def _decode(
         if len(shown) > _MAX_SHOWN_ERROR:
             shown = shown[: _MAX_SHOWN_ERROR - 3] + "..."
         raise DecodeError(f"the body is not a valid OTLP/JSON {name}: {shown}") from None
-    return message, rejected
+    return rejected
 
 
-def _children(parent: Any, names: tuple[str, str]) -> Iterator[Any]:
+def children(parent: Any, names: tuple[str, str]) -> Iterator[Any]:
+    """The items of the list ``parent`` holds under the first of ``names`` (OTLP/JSON's
+    lowerCamelCase name, then the proto name); none when it holds no such list."""
     if isinstance(parent, dict):
         for name in names:
             found = parent.get(name)
@@ -208,10 +235,10 @@ def _prepare(doc: dict[str, Any], signal: _Signal, options: OtlpOptions) -> Reje
     """Convert hex ids in place; strip and reject items over the attribute limits."""
     rejected: Rejected = {}
     position = 0
-    for resource_entry in _children(doc, signal.resources):
-        problem = _strip_resource(resource_entry, options)
-        for scope_entry in _children(resource_entry, signal.scopes):
-            for item in _children(scope_entry, signal.items):
+    for resource_entry in children(doc, signal.resources):
+        problem = strip_resource(resource_entry, options)
+        for scope_entry in children(resource_entry, signal.scopes):
+            for item in children(scope_entry, signal.items):
                 position += 1
                 _check_count(position, signal, options)
                 if isinstance(item, dict):
@@ -222,7 +249,9 @@ def _prepare(doc: dict[str, Any], signal: _Signal, options: OtlpOptions) -> Reje
     return rejected
 
 
-def _strip_resource(entry: Any, options: OtlpOptions) -> tuple[str, str] | None:
+def strip_resource(entry: Any, options: OtlpOptions) -> tuple[str, str] | None:
+    """Empty the attributes of a resource entry that has more than the options allow;
+    the reason every item of the resource is rejected with, else None."""
     resource = entry.get("resource") if isinstance(entry, dict) else None
     attributes = resource.get("attributes") if isinstance(resource, dict) else None
     if isinstance(attributes, list) and len(attributes) > options.max_attributes:
@@ -281,8 +310,11 @@ __all__ = [
     "OtlpEncoding",
     "Rejected",
     "SignalName",
+    "children",
+    "decode_into",
     "decode_logs",
     "decode_traces",
     "export_response",
     "otlp_encoding",
+    "strip_resource",
 ]

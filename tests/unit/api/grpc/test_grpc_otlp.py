@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import math
+from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from tests.unit.ingest.otlp.builders import log_record, logs, normalizer, span, traces
+from tests.unit.ingest.otlp.metric_builders import metric, number, request
 
-from analytics_hub.api.grpc.otlp import METRICS_UNIMPLEMENTED, OtlpServicer
+from analytics_hub.api.grpc.otlp import OtlpServicer
 from analytics_hub.api.grpc.status import RETRY_INFO_KEY, STATUS_DETAILS_KEY
 from analytics_hub.errors import BackpressureError, HubError, UnavailableError
 from analytics_hub.ingest.otlp import OtlpOptions, OtlpReceiver
+from analytics_hub.ingest.otlp.metric_receiver import OtlpMetricsReceiver
+from analytics_hub.store.duckdb import DuckDBStore
+from analytics_hub.store.metric_points import PointSelection
 
 from .fakes import INGEST_KEY, READ_KEY, Aborted, FakeContext, FakeIngest, FakeKeys, bearer, method
 
@@ -30,6 +37,20 @@ CHAT = {
 }
 
 
+_STORES: list[DuckDBStore] = []
+
+
+@pytest.fixture(autouse=True)
+def points_store(tmp_path: Path) -> Iterator[DuckDBStore]:
+    """The store metric points go to (a real one, in a temporary file)."""
+    store = DuckDBStore(tmp_path / "events.duckdb", threads=1)
+    store.migrate()
+    _STORES.append(store)
+    yield store
+    _STORES.remove(store)
+    store.close()
+
+
 def _export(
     path: str,
     raw: bytes,
@@ -38,7 +59,8 @@ def _export(
     options: OtlpOptions | None = None,
 ) -> object:
     receiver = OtlpReceiver(FakeIngest(error), normalizer(), options or OtlpOptions())  # type: ignore[arg-type]
-    handler = method(OtlpServicer(FakeKeys(), receiver).handlers(), path)
+    metrics = OtlpMetricsReceiver(_STORES[-1], options or OtlpOptions())
+    handler = method(OtlpServicer(FakeKeys(), receiver, metrics).handlers(), path)
     return asyncio.run(handler.unary_unary(raw, context))
 
 
@@ -130,10 +152,21 @@ def test_an_unavailable_store_is_unavailable() -> None:
     assert context.code is grpc.StatusCode.UNAVAILABLE
 
 
-def test_metrics_are_unimplemented_rather_than_acknowledged_and_dropped() -> None:
-    raw = ExportMetricsServiceRequest().SerializeToString()
-    context = _aborted(METRICS, raw, FakeContext(bearer()))
-    assert (context.code, context.details) == (
-        grpc.StatusCode.UNIMPLEMENTED,
-        METRICS_UNIMPLEMENTED,
-    )
+def test_metric_points_are_stored_and_rejected_ones_reported(points_store: DuckDBStore) -> None:
+    raw = request(
+        metric("gen_ai.server.queue", "gauge", number(3.0)),
+        metric("gen_ai.server.load", "gauge", number(math.nan)),
+    ).SerializeToString()
+    response = _export(METRICS, raw, FakeContext([("x-api-key", INGEST_KEY)]))
+    assert isinstance(response, ExportMetricsServiceResponse)
+    assert response.partial_success.rejected_data_points == 1
+    assert "#1 as_double" in response.partial_success.error_message
+    selection = PointSelection("acme", "gen_ai.server.queue", 0, 4 * 10**15)
+    assert [p.value for p in points_store.select_metric_points(selection).points] == [3.0]
+
+
+def test_more_data_points_than_allowed_is_invalid_argument() -> None:
+    raw = request(metric("gen_ai.x", "gauge", *(number(i) for i in range(3)))).SerializeToString()
+    context = _aborted(METRICS, raw, FakeContext(bearer()), options=OtlpOptions(max_items=2))
+    assert context.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert "more than 2 data points" in context.details
