@@ -17,6 +17,7 @@ maps these to HTTP statuses (and later gRPC and GraphQL errors); anything that i
     ├── NotFoundError              404  not_found
     ├── ConflictError              409  conflict
     ├── BackpressureError          429  overloaded        (carries retry_after seconds)
+    │   └── RateLimitedError       429  rate_limited      (an API key over its request rate)
     └── UnavailableError           503  unavailable       (carries retry_after seconds)
 """
 
@@ -100,6 +101,12 @@ class BackpressureError(HubError):
         self.retry_after = retry_after
 
 
+class RateLimitedError(BackpressureError):
+    """An API key sent more requests than its rate limit allows; retry after ``retry_after``."""
+
+    code = "rate_limited"
+
+
 class UnavailableError(HubError):
     """A dependency (the store, the bus) is down; retry after ``retry_after`` seconds."""
 
@@ -121,6 +128,7 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "RateLimitedError",
     "UnavailableError",
     "UnsupportedMediaTypeError",
     "ValidationError",

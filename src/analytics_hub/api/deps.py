@@ -17,8 +17,13 @@ def _presented_key(request: Request) -> str:
 
 
 def authenticate(request: Request) -> Principal:
-    """The verified caller, from ``Authorization: Bearer`` or ``x-api-key``."""
-    return services(request).keys.authenticate(_presented_key(request))
+    """The verified caller, from ``Authorization: Bearer`` or ``x-api-key``; counted
+    against its key's rate limit when one is set (``RateLimitedError``, 429, over it)."""
+    hub = services(request)
+    principal = hub.keys.authenticate(_presented_key(request))
+    if hub.rate_limiter is not None:
+        hub.rate_limiter.check(principal)
+    return principal
 
 
 def _needs(role: Role) -> object:

@@ -1,6 +1,7 @@
 """Prometheus metrics of one hub process (a registry per app, so tests can build many).
 
-Operational: ingest outcomes by reason, pipeline depth, commit and query latency.
+Operational: ingest outcomes by reason, pipeline depth, commit and query latency, the
+cache (up, hits, misses, errors).
 Business: model calls, tokens and cost by tenant and model, as accepted.
 """
 
@@ -92,6 +93,25 @@ class HubMetrics:
             "Events not sent to a live feed connection that did not keep up",
             registry=r,
         )
+        self.cache_up = Gauge(
+            "hub_cache_up", "1 while the cache answers, 0 while it is unavailable", registry=r
+        )
+        self.cache_up.set(1)
+        self.cache_hits = Counter(
+            "hub_cache_hits", "Lookups answered from the cache, by kind", ["kind"], registry=r
+        )
+        self.cache_misses = Counter(
+            "hub_cache_misses",
+            "Lookups not answered from the cache (absent, stale or unavailable), by kind",
+            ["kind"],
+            registry=r,
+        )
+        self.cache_errors = Counter(
+            "hub_cache_errors",
+            "Cache operations that failed, by operation",
+            ["operation"],
+            registry=r,
+        )
 
     def bind_depth(self, depth: Callable[[], float], capacity: float) -> None:
         """Report the pipeline depth live at every scrape."""
@@ -150,6 +170,19 @@ class HubMetrics:
         self.events_duplicate.inc(stats.duplicates)
         if stats.table is not None:
             self.business(stats.table)
+
+    # CacheObserver
+    def cache_lookup(self, kind: str, hit: bool) -> None:
+        """Count one cache lookup of ``kind`` (query, overview, metadata)."""
+        (self.cache_hits if hit else self.cache_misses).labels(kind).inc()
+
+    def cache_error(self, operation: str) -> None:
+        """Count one failed cache operation (get, set, incr, ping)."""
+        self.cache_errors.labels(operation).inc()
+
+    def cache_state(self, up: bool) -> None:
+        """Set ``hub_cache_up``."""
+        self.cache_up.set(1 if up else 0)
 
     def render(self) -> bytes:
         """The exposition text."""
