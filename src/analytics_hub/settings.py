@@ -32,6 +32,10 @@ DEFAULT_CURRENCY_RATES: dict[str, float] = {
 }
 
 
+#: What a process can do; ``all`` is every one of them (see docs/operations/scaling.md).
+ROLES: tuple[str, ...] = ("ingest", "writer", "api", "analytics")
+
+
 class TenantRetention(BaseModel):
     """Retention of one tenant, in days; unset fields take the global value."""
 
@@ -69,6 +73,11 @@ class Settings(BaseSettings):
         default="",
         description="Event store URL; empty means duckdb:///<data_dir>/events.duckdb",
     )
+    role: str = Field(
+        default="all",
+        description="What this process does: all, or a comma-separated subset of ingest, "
+        "writer, api, analytics",
+    )
     log_format: Literal["json", "console"] = Field(default="console", description="Log format")
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Log level"
@@ -104,6 +113,9 @@ class Settings(BaseSettings):
     )
     otlp_keep_context_spans: bool = Field(
         default=True, description="Keep spans that are not model calls as trace context"
+    )
+    otlp_metrics_keep_all: bool = Field(
+        default=False, description="Keep every OTLP metric, not only the gen_ai.* ones"
     )
 
     # the pipeline
@@ -147,6 +159,23 @@ class Settings(BaseSettings):
     nats_retention_days: float = Field(
         default=7.0, gt=0, description="How long JetStream keeps events"
     )
+    nats_ack_wait_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description="A writer that died holds its messages this long before others get them",
+    )
+    nats_stream: str = Field(
+        default="HUB_EVENTS",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="JetStream stream of the events; its dead letters go to <name>_DEAD",
+    )
+    nats_subject_prefix: str = Field(
+        default="events",
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Leading tokens of the event subjects (<prefix>.<module>.<partition>)",
+    )
 
     # the embedded store
     duckdb_memory_limit: str = Field(default="512MB", description="DuckDB memory limit")
@@ -181,6 +210,28 @@ class Settings(BaseSettings):
     )
     query_max_unbucketed_range_days: int = Field(
         default=400, ge=1, description="Longest range an aggregate without a time bucket may span"
+    )
+
+    # the cache (docs/operations/cache.md)
+    cache: str = Field(
+        default="memory",
+        description="Cache: memory (in-process), redis://host:6379/0 or "
+        "redis+cluster://host:port[,host:port...]",
+    )
+    cache_ttl_seconds: float = Field(
+        default=10.0, ge=0, description="Longest a dashboard query result is cached; 0: never"
+    )
+    cache_max_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=0, description="Size bound of the in-process (memory) cache"
+    )
+    cache_timeout_seconds: float = Field(
+        default=0.25, gt=0, le=10, description="Redis connect and reply timeout"
+    )
+    cache_retry_seconds: float = Field(
+        default=5.0, gt=0, description="After a Redis failure, how long before it is tried again"
+    )
+    rate_limit_per_minute: int = Field(
+        default=0, ge=0, description="Requests each API key may send per minute; 0: no limit"
     )
 
     # the live feed (GET /api/v1/stream)
@@ -262,6 +313,24 @@ class Settings(BaseSettings):
         """The event bus: ``journal`` or a comma-separated list of ``nats://`` servers."""
         return self.bus.strip()
 
+    @field_validator("role")
+    @classmethod
+    def _known_roles(cls, v: str) -> str:
+        names = [r.strip().lower() for r in v.split(",") if r.strip()]
+        unknown = sorted(set(names) - set(ROLES) - {"all"})
+        if not names or unknown:
+            raise ValueError(
+                f"unknown role {', '.join(unknown) or repr(v)}: use all, or a comma-separated"
+                f" subset of {', '.join(ROLES)}"
+            )
+        return ",".join(names)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The roles this process takes (``all`` expanded)."""
+        names = set(self.role.split(","))
+        return frozenset(ROLES) if "all" in names else frozenset(names)
+
     @property
     def store_url(self) -> str:
         """The effective store URL."""
@@ -309,4 +378,4 @@ def load_settings(**overrides: Any) -> Settings:
     return Settings(**clean)
 
 
-__all__ = ["DEFAULT_CURRENCY_RATES", "Settings", "TenantRetention", "load_settings"]
+__all__ = ["DEFAULT_CURRENCY_RATES", "ROLES", "Settings", "TenantRetention", "load_settings"]

@@ -12,13 +12,16 @@ from analytics_hub.analytics.anomaly.service import AnomalyService
 from analytics_hub.api.forecast_sources import ForecastContext
 from analytics_hub.api.metrics import HubMetrics
 from analytics_hub.auth.keys import KeyService
+from analytics_hub.auth.ratelimit import RateLimiter
 from analytics_hub.ingest.deadletters import DeadLetterService
+from analytics_hub.ingest.otlp.metric_receiver import OtlpMetricsReceiver
 from analytics_hub.ingest.otlp.receiver import OtlpReceiver
 from analytics_hub.ingest.service import IngestService
 from analytics_hub.pricing import PricingService
 from analytics_hub.query import QueryService
 from analytics_hub.query.dashboards import DashboardService
 from analytics_hub.query.live import LiveFeed
+from analytics_hub.query.metric_query import MetricQueryService
 from analytics_hub.store.base import RetentionReport
 
 
@@ -42,6 +45,9 @@ class ApiServices:
     live: LiveFeed  # the live feed of GET /api/v1/stream
     forecast: ForecastContext  # the forecast routes (/api/v1/forecast)
     anomalies: AnomalyService  # the anomaly routes (/api/v1/anomalies)
+    otlp_metrics: OtlpMetricsReceiver  # OTLP metrics (/v1/metrics, MetricsService/Export)
+    metric_points: MetricQueryService  # their queries (/api/v1/metrics/query, /names)
+    rate_limiter: RateLimiter | None = None  # per API key; None: no limit
 
 
 def services(request: Request) -> ApiServices:

@@ -56,6 +56,12 @@ class EventBus(Protocol):
         ...
 
     @property
+    def shared(self) -> bool:
+        """Whether other processes publish and consume on this bus too (NATS), rather
+        than this process alone (the journal)."""
+        ...
+
+    @property
     def lag(self) -> int:
         """Weight published (or recovered) but not yet acknowledged by a consumer."""
         ...

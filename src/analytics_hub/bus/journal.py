@@ -92,6 +92,10 @@ class JournalBus:
         return self._capacity
 
     @property
+    def shared(self) -> bool:
+        return False  # one process writes and reads its journal
+
+    @property
     def lag(self) -> int:
         return self._lag
 

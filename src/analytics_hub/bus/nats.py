@@ -98,6 +98,10 @@ class NatsBus:
         return self._capacity
 
     @property
+    def shared(self) -> bool:
+        return True  # a stream and consumer group shared by every hub process
+
+    @property
     def lag(self) -> int:
         """Events published to the stream and not yet acknowledged by the consumer group."""
         return self._book.lag

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from analytics_hub.cli.options import ConfigFile, DataDir, settings_from
-from analytics_hub.settings import Settings
+from analytics_hub.cli.options import ConfigFile, DataDir, fail_hub, settings_from
+from analytics_hub.errors import HubError
+from analytics_hub.settings import ROLES, Settings
 
 if TYPE_CHECKING:
     from analytics_hub.server.runner import HubServer
@@ -26,6 +27,14 @@ OtlpHttpPort = Annotated[
         "--otlp-http-port", help="Extra OTLP/HTTP-only port, e.g. 4318 (default 0: main port only)"
     ),
 ]
+Role = Annotated[
+    str | None,
+    typer.Option(
+        "--role",
+        help="What this process does: all (default), or a comma-separated subset of"
+        " ingest, writer, api, analytics (HUB_ROLE)",
+    ),
+]
 
 
 def serve(
@@ -35,8 +44,10 @@ def serve(
     config: ConfigFile = None,
     otlp_grpc_port: OtlpGrpcPort = None,
     otlp_http_port: OtlpHttpPort = None,
+    role: Role = None,
 ) -> None:
-    """Start the hub: ingest, store and query, with everything in one process."""
+    """Start the hub: ingest, store and query, everything in one process unless --role
+    names a part of it."""
     # The server stack (FastAPI, uvicorn) is imported only by the commands that serve, so
     # that the other commands start fast.
     from analytics_hub.server.runner import HubServer
@@ -48,11 +59,16 @@ def serve(
         port=port,
         otlp_grpc_port=otlp_grpc_port,
         otlp_http_port=otlp_http_port,
+        role=role,
     )
-    server = HubServer(settings)
+    try:
+        server = HubServer(settings)
+    except HubError as exc:
+        fail_hub(exc)
 
     def announce(s: HubServer) -> None:
         typer.echo(f"LLM Analytics Hub listening on {s.url}  (API docs: {s.url}/docs)", err=True)
+        typer.echo(f"  roles: {', '.join(r for r in ROLES if r in settings.roles)}", err=True)
         for line in extra_listeners(s.url, settings):
             typer.echo(line, err=True)
         typer.echo(f"data directory: {settings.data_dir.resolve()}", err=True)
@@ -63,7 +79,9 @@ def serve(
 def extra_listeners(url: str, settings: Settings) -> list[str]:
     """Lines announcing the gRPC and dedicated OTLP/HTTP listeners that are on."""
     host = url.rsplit(":", 1)[0].removeprefix("http://")
-    lines = []
+    lines: list[str] = []
+    if "ingest" not in settings.roles:
+        return lines
     if settings.otlp_grpc_port:
         lines.append(
             f"  gRPC (OTLP and analytics_hub.v1.IngestService): {host}:{settings.otlp_grpc_port}"

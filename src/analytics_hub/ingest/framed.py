@@ -21,7 +21,7 @@ import msgspec
 
 from analytics_hub.events import DecodedBatch, EventError
 from analytics_hub.ingest.body import BodyFormat
-from analytics_hub.ingest.service import IngestResult, IngestService
+from analytics_hub.ingest.service import IngestResult, IngestService, Published
 
 _JSON_WHITESPACE = b" \t\r\n"
 _PLACEHOLDER = b"null"  # valid JSON, never a valid envelope: rejected at its index
@@ -95,10 +95,14 @@ class FramedReceiver:
         # over the GIL and starve the event loop.
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(1)
-        batch = await anyio.to_thread.run_sync(
-            self.decode, tenant_id, events, limiter=self._limiter
-        )
-        return await self._ingest.store(tenant_id, batch, visible=visible)
+
+        def decode_and_publish() -> Published:
+            # Pricing and encoding the bus message are CPU work too: in this thread.
+            batch = self.decode(tenant_id, events)
+            return self._ingest.publish(tenant_id, batch, visible=visible)
+
+        published = await anyio.to_thread.run_sync(decode_and_publish, limiter=self._limiter)
+        return await self._ingest.finish(tenant_id, published)
 
 
 __all__ = ["FramedReceiver"]

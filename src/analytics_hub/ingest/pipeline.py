@@ -31,7 +31,7 @@ import pyarrow as pa
 import structlog
 
 from analytics_hub.bus.base import Delivery, EventBus
-from analytics_hub.errors import BackpressureError, UnavailableError
+from analytics_hub.errors import BackpressureError, UnavailableError, ValidationError
 from analytics_hub.ingest.batchcodec import decode_batch, encode_batch
 from analytics_hub.ingest.setaside import set_aside_letters
 from analytics_hub.store.base import DeadLetter, EventStore, WriteResult
@@ -40,6 +40,8 @@ log = structlog.get_logger(__name__)
 
 _FETCH_TIMEOUT = 0.5
 _RETRY_MAX = 5.0
+_REJECT_PAUSE = 0.5  # after handing an undecodable message back
+_SHARED_DRAIN_S = 5.0  # longest drain at stop on a bus other processes feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,15 @@ class CommitPolicy:
     lag_floor_events: int = 10_000  # always let this much wait, however slow the store
 
 
+class _Undecodable(Exception):
+    """Bus messages whose payload is not a batch a hub wrote."""
+
+    def __init__(self, deliveries: list[Delivery], reason: str) -> None:
+        super().__init__(reason)
+        self.deliveries = deliveries
+        self.reason = reason
+
+
 class Pipeline:
     """Publishes accepted batches to an ``EventBus`` and commits them to an ``EventStore``."""
 
@@ -85,8 +96,12 @@ class Pipeline:
         policy: CommitPolicy | None = None,
         retry_after: float = 1.0,
         on_commit: Callable[[CommitStats], None] | None = None,
+        writer: bool = True,
     ) -> None:
         self._store = store
+        # False in a process without the writer role: it publishes, other processes commit.
+        self._writer = writer
+        self._open = False
         self._bus = bus
         self._policy = policy or CommitPolicy()
         self._retry_after = retry_after
@@ -115,15 +130,26 @@ class Pipeline:
         """Why the last store commit failed, while the writer is retrying it."""
         return self._last_error
 
+    @property
+    def writes(self) -> bool:
+        """Whether this pipeline commits to the store (the writer role) or only publishes."""
+        return self._writer
+
     def start(self) -> None:
         """Open the bus, store what a previous run left behind, then start the writer."""
-        if self._thread is not None:
+        if self._open:
             return
         self._stopping.clear()
         self._abort.clear()
         self._bus.open()
-        recovered = self._bus.lag
-        while self._bus.lag:
+        self._open = True
+        if not self._writer:
+            return
+        # Only this process's own journal is stored before serving; on a shared bus the
+        # backlog is the group's, live traffic keeps adding to it, and the writer thread
+        # takes it on like any other.
+        recovered = 0 if self._bus.shared else self._bus.lag
+        while recovered and self._bus.lag:
             deliveries = self._bus.fetch(max_weight=self._policy.max_events, timeout=0)
             if not deliveries:
                 break
@@ -136,6 +162,9 @@ class Pipeline:
     def stop(self, timeout: float = 30.0) -> None:
         """Refuse new batches, commit what is acknowledged, then close the bus."""
         self._stopping.set()
+        if not self._open:
+            return
+        self._open = False
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -151,7 +180,7 @@ class Pipeline:
         Raises ``BackpressureError`` at once when the bus is full, and
         ``UnavailableError`` when the pipeline is stopping.
         """
-        if self._stopping.is_set() or self._thread is None:
+        if self._stopping.is_set() or not self._open:
             raise UnavailableError("the hub is shutting down", retry_after=self._retry_after)
         self._check_lag()
         weight = int(table.num_rows) + len(letters)
@@ -173,6 +202,17 @@ class Pipeline:
                 retry_after=self._retry_after,
             )
 
+    def check_can_wait_visible(self) -> None:
+        """Refuse ``wait=visible`` in a process whose pipeline does not commit.
+
+        Called before publishing, so that a client does not retry what was stored.
+        """
+        if not self._writer:
+            raise ValidationError(
+                "wait=visible needs a process with the writer role; this one only ingests:"
+                " query until the events appear instead"
+            )
+
     def wait_visible(self, seq: int) -> Future[None]:
         """A future that completes once the message at ``seq`` is committed to the store."""
         future: Future[None] = Future()
@@ -187,6 +227,8 @@ class Pipeline:
         self, table: pa.Table, letters: Sequence[DeadLetter] = (), *, visible: bool = False
     ) -> int:
         """Publish a batch and wait until it is durable (and, if asked, visible)."""
+        if visible:
+            self.check_can_wait_visible()
         seq = await asyncio.wrap_future(self.submit(table, letters))
         if visible:
             await asyncio.wrap_future(self.wait_visible(seq))
@@ -196,7 +238,15 @@ class Pipeline:
 
     def _run(self) -> None:
         policy = self._policy
+        drain_until: float | None = None
         while True:
+            if self._stopping.is_set() and self._bus.shared:
+                # Other processes may keep the group's backlog growing: drain for a while,
+                # then leave the rest to the group (close hands back what was fetched).
+                now = time.monotonic()
+                drain_until = drain_until or now + _SHARED_DRAIN_S
+                if now > drain_until:
+                    return
             deliveries = self._bus.fetch(
                 max_weight=policy.max_events,
                 min_weight=policy.min_events,
@@ -206,8 +256,8 @@ class Pipeline:
             if deliveries:
                 if not self._commit_until_done(deliveries):
                     return
-            elif self._stopping.is_set() and not self._bus.lag:
-                return
+            elif self._stopping.is_set() and (self._bus.shared or not self._bus.lag):
+                return  # a shared bus: nothing fetchable now; others hold the rest
 
     def _commit_until_done(self, deliveries: list[Delivery]) -> bool:
         """Commit, retrying with backoff while the store fails; the bus keeps the data.
@@ -218,6 +268,19 @@ class Pipeline:
         while True:
             try:
                 self._commit(deliveries)
+            except _Undecodable as bad:
+                # Not the store's fault and never decodable: the bus delivers them again a
+                # few times, then moves them to its dead-letter subject (NATS).
+                log.error(
+                    "bus messages cannot be decoded; handed back to the bus",
+                    error=bad.reason,
+                    messages=len(bad.deliveries),
+                )
+                self._bus.reject(bad.deliveries, f"undecodable message: {bad.reason}")
+                rest = [d for d in deliveries if all(d is not b for b in bad.deliveries)]
+                if self._abort.wait(_REJECT_PAUSE):  # a bus that redelivers at once: no spin
+                    return False
+                return not rest or self._commit_until_done(rest)
             except ValueError as exc:  # the store refuses the data itself: retrying can't help
                 if len(deliveries) > 1:  # find the culprit: one message at a time
                     return all(self._commit_until_done([d]) for d in deliveries)
@@ -262,11 +325,20 @@ class Pipeline:
         started = time.perf_counter()
         tables: list[pa.Table] = []
         letters: list[DeadLetter] = []
+        undecodable: list[Delivery] = []
+        reason = ""
         for delivery in deliveries:
-            table, batch_letters = decode_batch(delivery.payload)
+            try:
+                table, batch_letters = decode_batch(delivery.payload)
+            except Exception as exc:
+                undecodable.append(delivery)
+                reason = f"{type(exc).__name__}: {exc}"
+                continue
             if table.num_rows:
                 tables.append(table)
             letters.extend(batch_letters)
+        if undecodable:  # before writing anything: the others are committed without them
+            raise _Undecodable(undecodable, reason)
         result = WriteResult(0, 0)
         combined: pa.Table | None = None
         if tables:

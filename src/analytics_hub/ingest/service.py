@@ -72,6 +72,15 @@ def dead_letters_of(batch: DecodedBatch, tenant_id: str, received_at: datetime) 
     ]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Published:
+    """A batch handed to the bus: the priced batch and the future of its durability."""
+
+    batch: DecodedBatch
+    durable: Future[int] | None
+    visible: bool = False
+
+
 class IngestService:
     """Turns request bodies into durable events."""
 
@@ -117,6 +126,8 @@ class IngestService:
         # event loop so that health checks and queries stay responsive under load, and in
         # one thread at a time: several decoding threads only fight over the GIL and
         # starve the event loop (measured: about half the throughput with seven).
+        if visible:
+            self._pipeline.check_can_wait_visible()
         if self._decode_limiter is None:
             self._decode_limiter = anyio.CapacityLimiter(1)
         batch, durable = await anyio.to_thread.run_sync(
@@ -127,9 +138,21 @@ class IngestService:
     async def store(
         self, tenant_id: str, batch: DecodedBatch, *, visible: bool = False
     ) -> IngestResult:
-        """Store an already decoded batch (used by every ingest protocol)."""
+        """Store an already decoded batch (pricing and encoding on the event loop: for
+        small batches; protocols with a decoding thread use ``publish`` there)."""
+        return await self.finish(tenant_id, self.publish(tenant_id, batch, visible=visible))
+
+    def publish(self, tenant_id: str, batch: DecodedBatch, *, visible: bool = False) -> Published:
+        """Price and publish an already decoded batch. CPU work: call it from the
+        protocol's decoding thread, then await ``finish`` on the event loop."""
+        if visible:
+            self._pipeline.check_can_wait_visible()
         batch = self._priced(tenant_id, batch)
-        return await self._finish(tenant_id, batch, self._publish(tenant_id, batch), visible)
+        return Published(batch, self._publish(tenant_id, batch), visible)
+
+    async def finish(self, tenant_id: str, published: Published) -> IngestResult:
+        """Wait until a published batch is durable (and visible, if it asked)."""
+        return await self._finish(tenant_id, published.batch, published.durable, published.visible)
 
     def _decode_and_publish(
         self, tenant_id: str, body: bytes, fmt: BodyFormat
@@ -168,4 +191,11 @@ class IngestService:
         )
 
 
-__all__ = ["BatchPricer", "IngestObserver", "IngestResult", "IngestService", "dead_letters_of"]
+__all__ = [
+    "BatchPricer",
+    "IngestObserver",
+    "IngestResult",
+    "IngestService",
+    "Published",
+    "dead_letters_of",
+]

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from analytics_hub.analytics.anomaly.records import FeedbackPolicy
 from analytics_hub.analytics.anomaly.series import SeriesConfig
 from analytics_hub.analytics.anomaly.service import AnomalyService
+from analytics_hub.analytics.anomaly.sharding import ownership
 from analytics_hub.analytics.anomaly.stream import AnomalyStream, StreamConfig
+from analytics_hub.bus.membership import Membership
 from analytics_hub.server.tasks import MinuteTask, PeriodicTask
 from analytics_hub.settings import Settings
 from analytics_hub.store.anomalies import AnomalyRecord
@@ -31,25 +33,35 @@ def anomaly_features(
     settings: Settings,
     store: EventStore,
     publish: Callable[[list[AnomalyRecord]], None],
+    *,
+    stream: bool = True,
+    group: Membership | None = None,
 ) -> tuple[AnomalyService, list[PeriodicTask]]:
     """The anomaly service, and the tasks to run in the app's lifespan: scoring after
-    every minute, and the scheduled retrain (none when detection is off)."""
+    every minute, and the scheduled retrain (none when detection is off, or when
+    ``stream`` is False: a process without the analytics role). With a ``group`` the
+    process scores the series the group's membership gives it."""
     config = stream_config(settings)
-    stream = AnomalyStream(store, config, publish=publish) if settings.anomaly_enabled else None
+    owns = ownership(group.member_id, group.members) if group is not None else None
+    scorer = (
+        AnomalyStream(store, config, publish=publish, owns=owns)
+        if settings.anomaly_enabled and stream
+        else None
+    )
     service = AnomalyService(
         store,
         config=config.series,
         feedback=config.feedback,
-        stream=stream,
+        stream=scorer,
         warm_start_hours=settings.anomaly_warm_start_hours,
         max_detect_days=settings.anomaly_detect_max_days,
         max_detect_series=settings.anomaly_detect_max_series,
     )
     tasks: list[PeriodicTask] = []
-    if stream is not None:
+    if scorer is not None:
         tasks.append(
             MinuteTask(
-                "anomaly-stream", stream.tick, offset=config.grace_s, before_stop=stream.stop
+                "anomaly-stream", scorer.tick, offset=config.grace_s, before_stop=scorer.stop
             )
         )
         if settings.anomaly_retrain_days > 0:
@@ -57,7 +69,7 @@ def anomaly_features(
                 PeriodicTask(
                     "anomaly-retrain",
                     settings.anomaly_retrain_days * 86_400.0,
-                    lambda: stream.request_retrain(reason="scheduled"),
+                    lambda: scorer.request_retrain(reason="scheduled"),
                 )
             )
     return service, tasks

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import pyarrow as pa
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
@@ -35,8 +36,10 @@ from analytics_hub.api.rest import (
     query,
 )
 from analytics_hub.api.rest.anomalies import router as anomalies_router
+from analytics_hub.api.rest.metric_points import router as metric_points_router
 from analytics_hub.api.websocket.stream import router as stream_router
 from analytics_hub.auth.keys import KeyService
+from analytics_hub.auth.ratelimit import RateLimiter
 from analytics_hub.errors import UnavailableError
 from analytics_hub.events import Normalizer, envelope_json_schema, openapi_components
 from analytics_hub.ingest.deadletters import DeadLetterService
@@ -46,14 +49,33 @@ from analytics_hub.ingest.pipeline import CommitPolicy, CommitStats, Pipeline
 from analytics_hub.ingest.service import IngestService
 from analytics_hub.pricing import PriceBook, PricingService, shipped_price_file
 from analytics_hub.query import QueryService
+from analytics_hub.query.cached import CachedQueryService
 from analytics_hub.query.dashboards import DashboardService
+from analytics_hub.query.generations import DataGenerations
 from analytics_hub.query.live import LiveFeed
 from analytics_hub.server.anomalies import anomaly_features
+from analytics_hub.server.cache import open_cache, result_ttl
 from analytics_hub.server.grpc_server import grpc_listener
+from analytics_hub.server.live_fanout import AnomaliesSink, RowsSink, connect_live_feed
+from analytics_hub.server.metric_points import metric_point_features
 from analytics_hub.server.otlp_http import otlp_http_listener
-from analytics_hub.server.stores import open_control_store, open_event_bus, open_event_store
+from analytics_hub.server.roles import (
+    ANALYTICS,
+    API,
+    INGEST,
+    WRITER,
+    check_layout,
+    elsewhere_router,
+)
+from analytics_hub.server.stores import (
+    open_analytics_group,
+    open_broadcast,
+    open_control_store,
+    open_event_bus,
+    open_event_store,
+)
 from analytics_hub.server.tasks import apply_retention, compaction_task, retention_task
-from analytics_hub.settings import Settings
+from analytics_hub.settings import ROLES, Settings
 from analytics_hub.webui import install_webui, resolve_webui_dir
 
 DESCRIPTION = """
@@ -68,6 +90,7 @@ Authenticate with `Authorization: Bearer <api key>` (create one with
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the hub's ASGI app from its settings."""
+    roles = check_layout(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = open_event_store(settings)
     control = open_control_store(settings)
@@ -75,6 +98,8 @@ def create_app(settings: Settings) -> FastAPI:
         PriceBook(shipped_price_file()), control, store, raw_days=settings.retention_raw_days
     )
     metrics = HubMetrics()
+    cache = open_cache(settings, metrics)
+    generations = DataGenerations(cache)
     live = LiveFeed(
         QueryService(store),  # the live minute metrics: one-row queries, default limits
         queue_events=settings.stream_queue_events,
@@ -82,10 +107,28 @@ def create_app(settings: Settings) -> FastAPI:
         metrics_interval=settings.stream_metrics_interval_seconds,
     )
 
+    # With NATS, writers and scorers may be other processes: the live feed (and the
+    # cache's invalidation) hear of their work through the broadcast.
+    broadcast = open_broadcast(settings)
+    announce_rows: RowsSink = live.publish
+    announce_anomalies: AnomaliesSink = live.publish_anomalies
+    if broadcast is not None:
+
+        def rows_arrived(rows: pa.Table | None) -> None:
+            if cache.name == "memory":  # a shared cache was marked by the writer itself
+                generations.committed(rows)
+            live.publish(rows)
+
+        announce_rows, announce_anomalies = connect_live_feed(
+            broadcast, rows_arrived, live.publish_anomalies, listen=API in roles
+        )
+
     def committed(stats: CommitStats) -> None:
         metrics.committed(stats)
-        # Only hands the new rows to the event loop: the writer never waits for a client.
-        live.publish(stats.new_rows)
+        # Before the rows count as visible, so no cached query result outlives them.
+        generations.committed(stats.new_rows if stats.new_rows is not None else stats.table)
+        # Only hands the new rows on: the writer never waits for a client.
+        announce_rows(stats.new_rows)
 
     pipeline = Pipeline(
         store,
@@ -99,6 +142,7 @@ def create_app(settings: Settings) -> FastAPI:
         ),
         retry_after=settings.retry_after_seconds,
         on_commit=committed,
+        writer=WRITER in roles,
     )
     metrics.bind_depth(lambda: pipeline.depth, pipeline.capacity)
     normalizer = Normalizer(
@@ -112,8 +156,11 @@ def create_app(settings: Settings) -> FastAPI:
         if pipeline.last_error is not None:
             raise UnavailableError(f"the writer cannot commit to the store: {pipeline.last_error}")
         return {
+            "roles": ",".join(r for r in ROLES if r in roles),
             "store": "ok",
             "pipeline": f"{pipeline.depth}/{pipeline.capacity} events not yet stored",
+            # Never a reason to be unready: without it queries go to the store.
+            "cache": cache.health().describe(),
         }
 
     ingest_service = IngestService(
@@ -128,14 +175,28 @@ def create_app(settings: Settings) -> FastAPI:
         keep_context_spans=settings.otlp_keep_context_spans,
         max_items=settings.max_batch_events,
     )
-    query_service = QueryService(
+    query_service = CachedQueryService(
         store,
+        cache,
+        ttl=result_ttl(
+            settings,
+            cache,
+            writer=WRITER in roles,
+            hears_commits=broadcast is not None and API in roles,
+        ),
+        observer=metrics,
         max_rows=settings.query_max_rows,
         max_buckets=settings.query_max_buckets,
         max_unbucketed_range_days=settings.query_max_unbucketed_range_days,
     )
     # Scores every series as its minute closes; what alarms goes to the live feed too.
-    anomalies, anomaly_tasks = anomaly_features(settings, store, live.publish_anomalies)
+    # Analytics workers sharing a NATS bus split the series between them.
+    group = open_analytics_group(settings) if ANALYTICS in roles else None
+    anomalies, anomaly_tasks = anomaly_features(
+        settings, store, announce_anomalies, stream=ANALYTICS in roles, group=group
+    )
+    # OTLP metrics: stored as metric points straight to the store (decision 0016).
+    otlp_metrics, metric_points = metric_point_features(settings, store, otlp_options)
     services = ApiServices(
         keys=KeyService(control),
         ingest=ingest_service,
@@ -154,25 +215,43 @@ def create_app(settings: Settings) -> FastAPI:
         live=live,
         forecast=_forecast_context(settings),
         anomalies=anomalies,
+        otlp_metrics=otlp_metrics,
+        metric_points=metric_points,
+        rate_limiter=(
+            RateLimiter(cache, settings.rate_limit_per_minute)
+            if settings.rate_limit_per_minute
+            else None
+        ),
     )
-    background = [compaction_task(store), retention_task(store, settings), *anomaly_tasks]
+    # Store upkeep runs beside the writers; scoring where the analytics role is.
+    upkeep = [compaction_task(store), retention_task(store, settings)] if WRITER in roles else []
+    background = [*upkeep, *anomaly_tasks]
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if broadcast is not None:
+            broadcast.start()
         pipeline.start()
+        if group is not None:
+            group.start()
         for task in background:
             task.start()
         try:
             # The extra listeners stop (their calls in progress finish) before the
             # pipeline drains below.
-            async with grpc_listener(settings, services), otlp_http_listener(settings, services):
+            async with listeners(settings, services, ingest=INGEST in roles):
                 yield
         finally:
             for task in background:
                 await task.stop()
+            if group is not None:
+                group.close()
             pipeline.stop()  # commits what is queued before the store closes
+            if broadcast is not None:
+                broadcast.close()
             store.close()
             control.close()
+            cache.close()
 
     app = FastAPI(
         title="LLM Analytics Hub",
@@ -185,15 +264,33 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
-    for module in (ingest, otlp, query, prices, dashboards, deadletters, admin, health):
-        app.include_router(module.router)
-    app.include_router(forecast.router)
-    app.include_router(anomalies_router)
-    app.include_router(stream_router)  # the live feed (WebSocket)
-    # Not a route: answers only what no route matched, so the API's own 404s and 405s stay.
-    install_webui(app.router, resolve_webui_dir(settings.webui_dir))
+    app.include_router(health.router)
+    if INGEST in roles:
+        app.include_router(ingest.router)
+        app.include_router(otlp.router)
+    if API in roles:
+        for module in (query, prices, dashboards, deadletters, admin, forecast):
+            app.include_router(module.router)
+        app.include_router(anomalies_router)
+        app.include_router(metric_points_router)  # OTLP metric points
+        app.include_router(stream_router)  # the live feed (WebSocket)
+        # Not a route: answers only what no route matched, so the API's 404s and 405s stay.
+        install_webui(app.router, resolve_webui_dir(settings.webui_dir))
+    app.include_router(elsewhere_router(roles))
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app
+
+
+@asynccontextmanager
+async def listeners(
+    settings: Settings, services: ApiServices, *, ingest: bool
+) -> AsyncIterator[None]:
+    """The gRPC and dedicated OTLP/HTTP listeners, in a process that ingests."""
+    if not ingest:
+        yield
+        return
+    async with grpc_listener(settings, services), otlp_http_listener(settings, services):
+        yield
 
 
 def _forecast_context(settings: Settings) -> ForecastContext:

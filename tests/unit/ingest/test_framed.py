@@ -11,22 +11,24 @@ import pytest
 from analytics_hub.errors import PayloadTooLargeError
 from analytics_hub.events import DecodedBatch, Normalizer
 from analytics_hub.ingest.framed import FramedReceiver
-from analytics_hub.ingest.service import IngestResult, IngestService
+from analytics_hub.ingest.service import IngestResult, IngestService, Published
 from analytics_hub.testing.envelopes import llm_call
 
 
 class StoringIngest(IngestService):
-    """The real decoding of ``IngestService``; ``store`` keeps the batch instead."""
+    """The real decoding of ``IngestService``; ``publish`` keeps the batch instead."""
 
     def __init__(self, max_batch_events: int = 100) -> None:
         normalizer = Normalizer(currency_rates={"USD": 1.0})
         super().__init__(normalizer, None, max_batch_events=max_batch_events)  # type: ignore[arg-type]
         self.stored: list[tuple[str, DecodedBatch, bool]] = []
 
-    async def store(
-        self, tenant_id: str, batch: DecodedBatch, *, visible: bool = False
-    ) -> IngestResult:
+    def publish(self, tenant_id: str, batch: DecodedBatch, *, visible: bool = False) -> Published:
         self.stored.append((tenant_id, batch, visible))
+        return Published(batch, None, visible)
+
+    async def finish(self, tenant_id: str, published: Published) -> IngestResult:
+        batch = published.batch
         return IngestResult(batch.accepted, batch.total - batch.accepted, batch.errors)
 
 

@@ -245,7 +245,10 @@ class AnomalyService:
     ) -> int:
         """Rebuild the tenant's live series detectors from history; how many were queued."""
         if self.stream is None:
-            raise ConflictError("streaming detection is off (HUB_ANOMALY_ENABLED=false)")
+            raise ConflictError(
+                "streaming detection does not run in this process (HUB_ANOMALY_ENABLED=false,"
+                " or the process has no analytics role): retrain where it runs"
+            )
         return self.stream.request_retrain(tenant_id, asset_id, model_id)
 
     def detect(

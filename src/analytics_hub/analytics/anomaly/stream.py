@@ -165,8 +165,11 @@ class AnomalyStream:
         publish: Callable[[list[AnomalyRecord]], None] | None = None,
         clock: Callable[[], datetime] = _utc_now,
         registry: DetectorRegistry | None = None,
+        owns: Callable[[SeriesKey], bool] | None = None,
     ) -> None:
         self._store = store
+        # The series this process scores when analytics workers split them (sharding.py).
+        self._owns = owns
         self.config = config or StreamConfig()
         self._publish = publish
         self._clock = clock
@@ -249,6 +252,8 @@ class AnomalyStream:
         by_key: dict[SeriesKey, list[SeriesMinute]] = defaultdict(list)
         for row in rows:
             by_key[(row.tenant_id, row.asset_id, row.model_id)].append(row)
+        if self._owns is not None:
+            self._keep_owned(by_key, self._owns)
         scored_series: list[tuple[SeriesKey, SeriesModel, Scored]] = []
         for key, minutes in by_key.items():
             if key in self._series:
@@ -288,6 +293,18 @@ class AnomalyStream:
             primed=0,
             pending=0,
         )
+
+    def _keep_owned(
+        self, by_key: dict[SeriesKey, list[SeriesMinute]], owns: Callable[[SeriesKey], bool]
+    ) -> None:
+        """Drop the series another worker of the group owns now (it primes its own)."""
+        for key in [k for k in by_key if not owns(k)]:
+            del by_key[key]
+        for key in [k for k in self._series if not owns(k)]:
+            del self._series[key]
+            self._active.pop(key, None)
+        for key in [k for k in self._pending if not owns(k)]:
+            del self._pending[key]
 
     def _offsets_of(self, key: SeriesKey) -> dict[str, float]:
         return {m: self._offsets[(key, m)] for m in METRICS if (key, m) in self._offsets}

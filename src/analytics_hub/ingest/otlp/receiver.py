@@ -22,7 +22,7 @@ from analytics_hub.ingest.otlp.mapped import Mapped
 from analytics_hub.ingest.otlp.options import DEFAULT_OPTIONS, OtlpOptions
 from analytics_hub.ingest.otlp.spans import map_traces
 from analytics_hub.ingest.otlp.wire import OtlpEncoding, decode_logs, decode_traces
-from analytics_hub.ingest.service import IngestService
+from analytics_hub.ingest.service import IngestService, Published
 
 _SHOWN_ERRORS = 5
 _MAX_MESSAGE = 2000
@@ -31,13 +31,16 @@ _MAX_MESSAGE = 2000
 @dataclass(frozen=True, slots=True)
 class ExportOutcome:
     """The answer to one export request: items stored, rejected (with their errors) and
-    dropped on purpose (trace-context spans, when the options drop them)."""
+    dropped on purpose (trace-context spans, when the options drop them).
+    ``dead_letters`` says whether the rejected items were kept as dead letters (metric
+    data points are not: they are not events, and cannot be replayed as events)."""
 
     items: int
     accepted: int
     rejected: int
     dropped: int
     errors: list[EventError] = field(default_factory=list)
+    dead_letters: bool = True
 
     def error_message(self, noun: str) -> str:
         """The OTLP ``partial_success.error_message``: empty when nothing was rejected."""
@@ -48,9 +51,11 @@ class ExportOutcome:
             for e in self.errors[:_SHOWN_ERRORS]
         ]
         more = len(self.errors) - len(shown)
+        where = " (listed under /api/v1/dead-letters)" if self.dead_letters else ""
         text = (
-            f"{self.rejected} of {self.items} {noun} rejected (listed under "
-            f"/api/v1/dead-letters): " + "; ".join(shown) + (f"; and {more} more" if more else "")
+            f"{self.rejected} of {self.items} {noun} rejected{where}: "
+            + "; ".join(shown)
+            + (f"; and {more} more" if more else "")
         )
         return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
 
@@ -134,8 +139,16 @@ class OtlpReceiver:
     ) -> ExportOutcome:
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(1)
-        mapped, batch = await anyio.to_thread.run_sync(prepare, limiter=self._limiter)
-        result = await self._ingest.store(tenant_id, batch)
+
+        def prepare_and_publish() -> tuple[Mapped, Published]:
+            # Pricing and encoding the bus message are CPU work too: in this thread.
+            mapped, batch = prepare()
+            return mapped, self._ingest.publish(tenant_id, batch)
+
+        mapped, published = await anyio.to_thread.run_sync(
+            prepare_and_publish, limiter=self._limiter
+        )
+        result = await self._ingest.finish(tenant_id, published)
         return ExportOutcome(
             items=mapped.items,
             accepted=result.accepted,

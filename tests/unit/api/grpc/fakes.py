@@ -14,7 +14,7 @@ import grpc.aio
 from analytics_hub.auth.keys import Principal, Role
 from analytics_hub.errors import AuthenticationError, HubError
 from analytics_hub.events import EventError
-from analytics_hub.ingest.service import IngestResult
+from analytics_hub.ingest.service import IngestResult, Published
 
 INGEST_KEY = "hub_ingestkey001_" + "i" * 43
 READ_KEY = "hub_readkey00001_" + "r" * 43
@@ -93,14 +93,18 @@ class FakeBatches:
 
 
 class FakeIngest:
-    """Stands in for ``IngestService.store`` under an ``OtlpReceiver``."""
+    """Stands in for ``IngestService.publish``/``finish`` under an ``OtlpReceiver``."""
 
     def __init__(self, error: HubError | None = None) -> None:
         self.error = error
 
-    async def store(self, tenant_id: str, batch: Any, *, visible: bool = False) -> IngestResult:
+    def publish(self, tenant_id: str, batch: Any, *, visible: bool = False) -> Published:
         if self.error is not None:
             raise self.error
+        return Published(batch, None, visible)
+
+    async def finish(self, tenant_id: str, published: Published) -> IngestResult:
+        batch = published.batch
         return IngestResult(batch.accepted, batch.total - batch.accepted, batch.errors)
 
 

@@ -10,7 +10,7 @@ from google.protobuf import json_format
 
 from analytics_hub.events import DecodedBatch
 from analytics_hub.ingest.otlp import OtlpEncoding, OtlpOptions, OtlpReceiver
-from analytics_hub.ingest.service import IngestResult
+from analytics_hub.ingest.service import IngestResult, Published
 
 from .builders import TENANT, log_record, logs, normalizer, span, traces
 
@@ -22,13 +22,17 @@ CHAT = {
 
 
 class FakeIngest:
-    """Stands in for ``IngestService.store``: keeps what it is given."""
+    """Stands in for ``IngestService.publish``/``finish``: keeps what it is given."""
 
     def __init__(self) -> None:
         self.stored: list[tuple[str, DecodedBatch]] = []
 
-    async def store(self, tenant_id: str, batch: DecodedBatch) -> IngestResult:
+    def publish(self, tenant_id: str, batch: DecodedBatch) -> Published:
         self.stored.append((tenant_id, batch))
+        return Published(batch, None)
+
+    async def finish(self, tenant_id: str, published: Published) -> IngestResult:
+        batch = published.batch
         accepted = batch.accepted
         return IngestResult(accepted, batch.total - accepted, batch.errors)
 
