@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,31 +50,54 @@ def make_templates(n_templates: int, batch: int) -> list[bytes]:
 def client_proc(
     url: str, key: str, seconds: float, threads: int, worker: int, out: Any, batch: int
 ) -> None:
+    """One client process posting JSON event batches (the REST path)."""
     templates = make_templates(4, batch)
+
+    def body(tid: int, n: int) -> bytes:
+        prefix = f"{(worker << 24 | tid << 20 | n) & 0xFFFFFFFF:08x}".encode()
+        return templates[n % len(templates)].replace(MARK, prefix)
+
+    def accepted(status: int, data: bytes) -> int:
+        return int(json.loads(data)["accepted"]) if status == 202 else 0
+
+    path, content_type = "/api/v1/events", "application/json"
+    out.put(post_for(url, key, seconds, threads, path, content_type, body, accepted))
+
+
+def post_for(
+    url: str,
+    key: str,
+    seconds: float,
+    threads: int,
+    path: str,
+    content_type: str,
+    body: Callable[[int, int], bytes],
+    accepted: Callable[[int, bytes], int],
+) -> list[tuple[int, float, int]]:
+    """Post ``body(thread, n)`` to ``path`` from ``threads`` keep-alive connections for
+    ``seconds``; (status, latency s, items accepted) of every request."""
     host, port = url.removeprefix("http://").split(":")
-    results: list[tuple[int, float, int]] = []  # (status, latency s, accepted)
+    results: list[tuple[int, float, int]] = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
     counter = [0]
 
     def run(tid: int) -> None:
         conn = http.client.HTTPConnection(host, int(port), timeout=60)
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": content_type}
         local: list[tuple[int, float, int]] = []
         while time.monotonic() < deadline:
             with lock:
                 counter[0] += 1
                 n = counter[0]
-            prefix = f"{(worker << 24 | tid << 20 | n) & 0xFFFFFFFF:08x}".encode()
-            body = templates[n % len(templates)].replace(MARK, prefix)
+            data = body(tid, n)
             t0 = time.perf_counter()
-            conn.request("POST", "/api/v1/events", body=body, headers=headers)
+            conn.request("POST", path, body=data, headers=headers)
             resp = conn.getresponse()
-            data = resp.read()
+            answer = resp.read()
             dt = time.perf_counter() - t0
-            accepted = json.loads(data)["accepted"] if resp.status == 202 else 0
-            local.append((resp.status, dt, accepted))
-            if resp.status == 429:
+            local.append((resp.status, dt, accepted(resp.status, answer)))
+            if resp.status in (429, 503):
                 time.sleep(float(resp.getheader("Retry-After") or 1) / 10)
         conn.close()
         with lock:
@@ -84,7 +108,7 @@ def client_proc(
         t.start()
     for t in ts:
         t.join()
-    out.put(results)
+    return results
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -14,14 +14,12 @@ per request (the JSON event path the OTLP path joins after mapping). Prints one 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import multiprocessing as mp
 import random
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +31,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 from analytics_hub.testing.hubprocess import HubProcess, create_key
-from ingest import client_proc, peak_rss_mb  # bench/ingest.py: the REST reference
+from ingest import client_proc, peak_rss_mb, post_for  # bench/ingest.py: REST reference
 
 MARK = bytes.fromhex("fe11fe22fe33fe44")  # the first half of every template trace id
 MODELS = [("openai", "gpt-4o"), ("openai", "gpt-4o-mini"), ("anthropic", "claude-3-5-sonnet")]
@@ -92,42 +90,20 @@ def make_body(batch: int, seed: int) -> bytes:
 def otlp_client(
     url: str, key: str, seconds: float, threads: int, worker: int, out: Any, batch: int
 ) -> None:
+    """One client process posting OTLP/HTTP protobuf span batches."""
     templates = [make_body(batch, worker * 16 + t) for t in range(4)]
-    host, port = url.removeprefix("http://").split(":")
-    results: list[tuple[int, float, int]] = []
-    lock = threading.Lock()
-    deadline = time.monotonic() + seconds
-    counter = [0]
 
-    def run(tid: int) -> None:
-        conn = http.client.HTTPConnection(host, int(port), timeout=60)
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-protobuf"}
-        local: list[tuple[int, float, int]] = []
-        while time.monotonic() < deadline:
-            with lock:
-                counter[0] += 1
-                n = counter[0]
-            marker = ((worker << 28) | (tid << 24) | n).to_bytes(8, "big")
-            body = templates[n % len(templates)].replace(MARK, marker)
-            t0 = time.perf_counter()
-            conn.request("POST", "/v1/traces", body=body, headers=headers)
-            resp = conn.getresponse()
-            resp.read()
-            dt = time.perf_counter() - t0
-            # a 200 without partial_success means every span was accepted
-            local.append((resp.status, dt, batch if resp.status == 200 else 0))
-            if resp.status in (429, 503):
-                time.sleep(float(resp.getheader("Retry-After") or 1) / 10)
-        conn.close()
-        with lock:
-            results.extend(local)
+    def body(tid: int, n: int) -> bytes:
+        marker = ((worker << 28) | (tid << 24) | n).to_bytes(8, "big")
+        return templates[n % len(templates)].replace(MARK, marker)
 
-    ts = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    out.put(results)
+    def accepted(status: int, data: bytes) -> int:
+        # a 200 without partial_success means every span was accepted
+        return batch if status == 200 and not data else 0
+
+    out.put(
+        post_for(url, key, seconds, threads, "/v1/traces", "application/x-protobuf", body, accepted)
+    )
 
 
 def load(target: Any, url: str, key: str, args: argparse.Namespace) -> tuple[list[Any], float]:

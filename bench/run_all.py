@@ -46,6 +46,18 @@ BENCHMARKS: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["--quick"],
         ["daily_30d_http_median_ms", "daily_30d_http_p95_ms", "hourly_48h_http_median_ms"],
     ),
+    # OTLP/HTTP protobuf spans into a real hub, against the REST path in the same run.
+    "otlp": (
+        ["--runs", "1"],
+        ["--seconds", "3", "--runs", "1"],
+        ["acknowledged_spans_per_s", "server_peak_rss_mb", "ratio_otlp_to_rest"],
+    ),
+    # Role processes on PostgreSQL and JetStream, against raw COPY in the same run.
+    "distributed": (
+        ["--runs", "1"],
+        ["--seconds", "5", "--runs", "1"],
+        ["stored_events_per_s", "consumer_lag_events_max", "ratio_stored_to_raw_copy"],
+    ),
     # Loads 10 million events once into bench/results/ and reuses them on later runs.
     "ui": (
         ["--data", str(HERE / "results" / "ui-data-10m")],
