@@ -75,7 +75,7 @@ layers: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest --cov --cov-report=term tests
+	$(BIN)/python -m pytest --cov --cov-report=term --durations=15 tests  # the slowest, to keep the suite under 20 min
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
