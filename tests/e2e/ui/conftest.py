@@ -1,7 +1,7 @@
 """The web UI in a real headless Chromium (Debian's ``chromium``, driven by Playwright)
 against a real ``analytics-hub serve`` holding two days of demo traffic.
 
-The UI must be built first (``make ui``; ``make test`` does it). Screenshots of every page
+The UI must be built first (``make webui``; ``make test`` does it). Screenshots of every page
 go to ``test-artifacts/ui/`` (``HUB_TEST_ARTIFACTS`` moves it).
 """
 
@@ -63,10 +63,18 @@ class UiHub:
 
 
 @pytest.fixture(scope="session")
+def built_ui() -> Path:
+    """The directory of the built web UI (skip, or fail in CI, when it is not built)."""
+    if not (UI_DIST / "index.html").is_file():
+        _missing(f"the web UI is not built ({UI_DIST})", "run `make webui`")
+    return UI_DIST
+
+
+@pytest.fixture(scope="session")
 def ui_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiHub]:
     """A hub serving the built UI, with two days of demo history for two tenants."""
     if not (UI_DIST / "index.html").is_file():
-        _missing(f"the web UI is not built ({UI_DIST})", "run `make ui`")
+        _missing(f"the web UI is not built ({UI_DIST})", "run `make webui`")
     data_dir = tmp_path_factory.mktemp("ui-hub")
     keys = {
         f"{tenant}:{role}": create_key(data_dir, tenant, role)

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Browser, expect
 from tests.e2e.harness import Hub
-from tests.e2e.ui.conftest import UI_DIST, Ui, UiHub, open_ui
+from tests.e2e.ui.conftest import Ui, UiHub, open_ui
 
 from analytics_hub.testing.hubprocess import HubProcess, create_key
 
@@ -93,11 +93,11 @@ def post_call(url: str, key: str, asset: str) -> None:
 
 
 def test_the_live_feed_comes_back_by_itself_after_a_server_restart(
-    browser: Browser, tmp_path: Path, artifacts: Path
+    browser: Browser, tmp_path: Path, artifacts: Path, built_ui: Path
 ) -> None:
     data_dir = tmp_path / "hub"
     keys = {role: create_key(data_dir, "acme", role) for role in ("read", "ingest")}
-    proc = HubProcess(data_dir=data_dir, env={"HUB_WEBUI_DIR": str(UI_DIST)}).start()
+    proc = HubProcess(data_dir=data_dir, env={"HUB_WEBUI_DIR": str(built_ui)}).start()
     context, ui = open_ui(browser, UiHub(Hub(proc, {}), *_now_window()), artifacts, keys["read"])
     try:
         ui.goto("/explorer?range=1h")
