@@ -52,6 +52,12 @@ BENCHMARKS: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["--seconds", "3", "--runs", "1"],
         ["acknowledged_spans_per_s", "server_peak_rss_mb", "ratio_otlp_to_rest"],
     ),
+    # Native gRPC streams into a real hub, against the REST path in the same run.
+    "grpc_stream": (
+        ["--runs", "1"],
+        ["--seconds", "3", "--runs", "1"],
+        ["acknowledged_events_per_s", "server_peak_rss_mb", "ratio_grpc_to_rest"],
+    ),
     # Role processes on PostgreSQL and JetStream, against raw COPY in the same run.
     "distributed": (
         ["--runs", "1"],
