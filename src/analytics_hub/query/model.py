@@ -94,7 +94,7 @@ class Query(_Model):
 class PlanSegment(_Model):
     """One part of the time range and where it was read from."""
 
-    source: Literal["raw", "rollup_1m", "rollup_1h"]
+    source: Literal["raw", "rollup_1m", "rollup_1h", "tenant_rollup_1m", "tenant_rollup_1h"]
     from_: str = Field(alias="from")
     to: str
 

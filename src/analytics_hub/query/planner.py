@@ -9,7 +9,9 @@ in SQL. Two plans exist:
   group key and aggregate is answerable from them; otherwise from raw events. A rollup
   plan splits ``[from, to)`` into segments: raw events for the partial minutes at the
   edges, minute rollups for the partial hours, hourly rollups for the whole hours (see
-  :func:`split_segments`), so that counts and sums stay exact.
+  :func:`split_segments`), so that counts and sums stay exact. A plan that filters,
+  groups and counts distinct only on the tenant-wide rollups' dimensions reads those
+  (:func:`tenant_wide`): the same measures in far fewer rows.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from analytics_hub.errors import ValidationError
+from analytics_hub.events.columns import TENANT_ROLLUP_DIMENSIONS
 from analytics_hub.query import cursor as cursors
 from analytics_hub.query.fields import INDICATOR_MEASURES
 from analytics_hub.query.model import Query
@@ -36,7 +39,7 @@ from analytics_hub.query.validation import (
     check_raw_order,
 )
 
-SegmentSource = Literal["raw", "rollup_1m", "rollup_1h"]
+SegmentSource = Literal["raw", "rollup_1m", "rollup_1h", "tenant_rollup_1m", "tenant_rollup_1h"]
 
 #: longest range any query may span
 MAX_RANGE = timedelta(days=3660)
@@ -237,6 +240,26 @@ def rollup_blocker(
     return None, indicator
 
 
+def tenant_wide(
+    predicates: tuple[Predicate, ...], keys: tuple[GroupKey, ...], aggs: tuple[AggSpec, ...]
+) -> bool:
+    """Whether the tenant-wide rollups can answer a rollup plan: it filters, groups and
+    counts distinct only on their dimensions (the indicator filter is a measure there too)."""
+    fields = [p.field for p in predicates if p.field.rollup_dimension]
+    fields += [k.field for k in keys if k.field is not None]
+    fields += [a.field for a in aggs if a.fn == "count_distinct" and a.field is not None]
+    return all(f.name in TENANT_ROLLUP_DIMENSIONS for f in fields)
+
+
+def _tenant_segments(segments: tuple[Segment, ...]) -> tuple[Segment, ...]:
+    """The same segments, reading the tenant-wide rollups instead of the full ones."""
+    renamed: dict[SegmentSource, SegmentSource] = {
+        "rollup_1m": "tenant_rollup_1m",
+        "rollup_1h": "tenant_rollup_1h",
+    }
+    return tuple(Segment(renamed.get(s.source, s.source), s.start, s.end) for s in segments)
+
+
 def _shape(query: Query) -> dict[str, Any]:
     """What a cursor is valid for: the query without its page size and position."""
     return query.model_dump(mode="json", exclude={"cursor", "limit"})
@@ -292,6 +315,8 @@ def plan_query(tenant_id: str, query: Query, limits: Limits, *, allow_rollups: b
         segments = split_segments(start, end, hours=hours)
         if all(s.source == "raw" for s in segments):
             reason = "range holds no whole minute"
+        elif tenant_wide(predicates, keys, aggs):
+            segments = _tenant_segments(segments)
     if reason is not None:
         segments, indicator = (Segment("raw", start, end),), None
     else:
@@ -339,5 +364,6 @@ __all__ = [
     "plan_query",
     "rollup_blocker",
     "split_segments",
+    "tenant_wide",
     "to_naive_utc",
 ]

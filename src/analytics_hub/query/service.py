@@ -223,10 +223,13 @@ class QueryService:
 
 
 def _histogram(value: object) -> list[tuple[int, int]]:
-    """The ``h`` column (a list of ``{b, c}``) as ``(bin, count)`` pairs."""
+    """The ``h`` column as ``(bin, count)`` pairs: a list of ``{b, c}`` structs (DuckDB)
+    or of ``[bin, count]`` pairs (PostgreSQL)."""
     if not isinstance(value, list):
         return []
-    return [(int(item["b"]), int(item["c"])) for item in value if item["b"] is not None]
+    if value and isinstance(value[0], dict):
+        return [(int(item["b"]), int(item["c"])) for item in value if item["b"] is not None]
+    return [(int(b), int(c)) for b, c in value if b is not None]
 
 
 def _comparator(sort: tuple[SortKey, ...]) -> Callable[[dict[str, Any], dict[str, Any]], int]:

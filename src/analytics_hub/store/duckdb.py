@@ -47,8 +47,9 @@ from analytics_hub.store.base import (
 from analytics_hub.store.batches import check_event_batch
 from analytics_hub.store.duckdb_anomalies import DuckDBAnomalies
 from analytics_hub.store.duckdb_metric_points import DuckDBMetricPoints
-from analytics_hub.store.duckdb_rollups import ROLLUP_TABLES, fine_from_events_sql, merge_sql
+from analytics_hub.store.duckdb_rollups import fine_from_events_sql, merge_sql
 from analytics_hub.store.duckdb_schema import LEDGER_SQL, MIGRATIONS
+from analytics_hub.store.rollup_tables import ROLLUPS
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,14 @@ GROUP BY k.tenant_id, CAST(k.event_id AS UUID)
 """
 _INSERT_EVENTS_SQL = "INSERT INTO events SELECT * FROM _batch"
 _FINE_SQL = fine_from_events_sql("_batch")
+# The fine relation is per minute and every dimension: only the full minute rollup can
+# take it as it is; the others fold minutes into hours or assets and models together.
 _INSERT_ROLLUP_SQL = {
-    table: f"INSERT INTO {table} {merge_sql('_fine', unit, regroup=unit != 'minute')}"
-    for table, unit in ROLLUP_TABLES.items()
+    r.name: f"INSERT INTO {r.name} "
+    + merge_sql(
+        "_fine", r.unit, regroup=not (r.full and r.unit == "minute"), dimensions=r.dimensions
+    )
+    for r in ROLLUPS
 }
 
 

@@ -11,19 +11,13 @@ from datetime import datetime, timedelta
 import duckdb
 
 from analytics_hub.store.base import RetentionPolicy
-from analytics_hub.store.duckdb_rollups import (
-    DIMS,
-    ROLLUP_COLUMNS,
-    ROLLUP_TABLES,
-    fine_from_rollup_sql,
-    merge_sql,
-)
+from analytics_hub.store.duckdb_rollups import fine_from_rollup_sql, merge_sql
+from analytics_hub.store.rollup_tables import ROLLUPS
 
 # Retention: table -> (its time column, the RetentionPolicy field that limits it).
 RETENTION: dict[str, tuple[str, str]] = {
     "events": ("ts", "raw_days"),
-    "rollup_1m": ("bucket", "minute_rollup_days"),
-    "rollup_1h": ("bucket", "hour_rollup_days"),
+    **{r.name: ("bucket", r.retention) for r in ROLLUPS},
     "dead_letters": ("received_at", "dead_letter_days"),
     # kept as long as the minute rollups they were scored from (their context)
     "anomalies": ("minute", "minute_rollup_days"),
@@ -81,19 +75,20 @@ def compact_rollups(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> int:
     grouped scan of the rollup table and no writes.
     """
     removed = 0
-    columns = ", ".join(ROLLUP_COLUMNS)
-    for table, unit in ROLLUP_TABLES.items():
+    for rollup in ROLLUPS:
+        table, columns = rollup.name, ", ".join(rollup.columns)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _dirty AS SELECT DISTINCT bucket FROM ("
             f" SELECT bucket FROM {table} WHERE bucket < ?"
-            f" GROUP BY bucket, {DIMS} HAVING count(*) > 1)",
+            f" GROUP BY bucket, {rollup.dims} HAVING count(*) > 1)",
             [cutoff],
         )
         where = "bucket IN (SELECT bucket FROM _dirty)"
         # Merged first, into a temporary table, because the delete removes its source.
+        fine = fine_from_rollup_sql(table, where, rollup.dimensions)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _merged AS "
-            + merge_sql(fine_from_rollup_sql(table, where), unit)
+            + merge_sql(fine, rollup.unit, dimensions=rollup.dimensions)
         )
         before = row_count(con.execute(f"DELETE FROM {table} WHERE {where}"))
         after = row_count(con.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM _merged"))

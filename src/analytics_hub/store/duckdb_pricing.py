@@ -22,8 +22,9 @@ import pyarrow.compute as pc
 
 from analytics_hub.events.columns import ROLLUP_DIMENSIONS, ROLLUP_MEASURES
 from analytics_hub.store.base import Repricer, RepriceReport
-from analytics_hub.store.duckdb_rollups import DIMS, ROLLUP_TABLES, merge_sql
+from analytics_hub.store.duckdb_rollups import DIMS, merge_sql
 from analytics_hub.store.repricing import cost_changes, hour_slices
+from analytics_hub.store.rollup_tables import ROLLUPS
 
 SLICE_EVENTS = 100_000  # calls priced per transaction: bounds the writer's wait
 _HOUR = timedelta(hours=1)
@@ -80,8 +81,8 @@ _FINE_SQL = (
     + ", CAST(0 AS BIGINT) AS bin_count FROM _reprice_changes GROUP BY ALL"
 )
 _INSERT_DELTAS_SQL = [
-    f"INSERT INTO {table} {merge_sql(f'({_FINE_SQL})', unit)}"
-    for table, unit in ROLLUP_TABLES.items()
+    f"INSERT INTO {r.name} {merge_sql(f'({_FINE_SQL})', r.unit, dimensions=r.dimensions)}"
+    for r in ROLLUPS
 ]
 
 Transaction = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]

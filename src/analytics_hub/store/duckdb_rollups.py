@@ -14,8 +14,6 @@ from __future__ import annotations
 from analytics_hub.events.columns import ROLLUP_DIMENSIONS, ROLLUP_MEASURES
 from analytics_hub.events.histogram import GAMMA, MIN_VALUE
 
-ROLLUP_TABLES: dict[str, str] = {"rollup_1m": "minute", "rollup_1h": "hour"}
-
 
 def _double(value: float) -> str:
     # A string cast parses the shortest repr exactly; a numeric literal would become a
@@ -58,13 +56,6 @@ if set(_FROM_EVENTS) != set(_MEASURES):  # pragma: no cover - guards future edit
     raise RuntimeError("ROLLUP_MEASURES and the rollup SQL of the DuckDB store disagree")
 
 DIMS = ", ".join(ROLLUP_DIMENSIONS)
-ROLLUP_COLUMNS: tuple[str, ...] = (
-    "bucket",
-    *ROLLUP_DIMENSIONS,
-    *_MEASURES,
-    "lat_bins",
-    "lat_counts",
-)
 
 
 def _combine(name: str, source: str | None = None) -> str:
@@ -85,20 +76,28 @@ def fine_from_events_sql(source: str) -> str:
     )
 
 
-def merge_sql(fine: str, unit: str, *, regroup: bool = True) -> str:
-    """Rollup rows (columns ``ROLLUP_COLUMNS``) per ``unit`` bucket from a fine relation.
+def merge_sql(
+    fine: str,
+    unit: str,
+    *,
+    regroup: bool = True,
+    dimensions: tuple[str, ...] = ROLLUP_DIMENSIONS,
+) -> str:
+    """Rollup rows per ``unit`` bucket and ``dimensions`` from a fine relation.
 
     The inner query adds up the fine rows of each ``(bucket, dimensions, bin)`` (several
-    deltas of one bucket, or the minutes of one hour); ``regroup=False`` skips it for a
-    fine relation that already has one row per minute, dimensions and bin. The middle
-    one folds the bins of a group into one list of ``(bin, count)`` pairs, sorted by
-    ``list_sort`` (several times cheaper than two ``list(... ORDER BY bin)`` aggregates);
-    the outer one splits it into the two parallel arrays.
+    deltas of one bucket, the minutes of one hour, or the assets and models a tenant-wide
+    rollup folds together); ``regroup=False`` skips it for a fine relation that already
+    has one row per minute, dimensions and bin. The middle one folds the bins of a group
+    into one list of ``(bin, count)`` pairs, sorted by ``list_sort`` (several times
+    cheaper than two ``list(... ORDER BY bin)`` aggregates); the outer one splits it
+    into the two parallel arrays. The columns are those of a table with ``dimensions``.
     """
+    dims = ", ".join(dimensions)
     inner = ",\n    ".join(f"{_combine(m)} AS {m}" for m in _MEASURES)
     outer = ",\n    ".join(f"{_combine(m)} AS {m}" for m in _MEASURES)
     source = (
-        f"  SELECT date_trunc('{unit}', bucket) AS bucket, {DIMS}, bin,\n    {inner},\n"
+        f"  SELECT date_trunc('{unit}', bucket) AS bucket, {dims}, bin,\n    {inner},\n"
         "    CAST(sum(bin_count) AS BIGINT) AS bin_count\n"
         f"  FROM ({fine})\n"
         "  GROUP BY ALL"
@@ -106,33 +105,37 @@ def merge_sql(fine: str, unit: str, *, regroup: bool = True) -> str:
         else f"  SELECT * FROM {fine}"
     )
     return (
-        f"SELECT bucket, {DIMS}, {', '.join(_MEASURES)},\n"
+        f"SELECT bucket, {dims}, {', '.join(_MEASURES)},\n"
         "  coalesce(list_transform(h, lambda x: x.b), []::INTEGER[]) AS lat_bins,\n"
         "  coalesce(list_transform(h, lambda x: x.c), []::BIGINT[]) AS lat_counts\n"
         "FROM (\n"
-        f"  SELECT bucket, {DIMS},\n    {outer},\n"
+        f"  SELECT bucket, {dims},\n    {outer},\n"
         "    list_sort(list(struct_pack(b := bin, c := bin_count))"
         " FILTER (WHERE bin IS NOT NULL)) AS h\n"
         f"  FROM (\n{source}\n  )\n"
-        f"  GROUP BY bucket, {DIMS}\n"
+        f"  GROUP BY bucket, {dims}\n"
         ")"
     )
 
 
-def fine_from_rollup_sql(table: str, where: str) -> str:
-    """The fine relation of stored rollup rows of ``table`` matching ``where``.
+def fine_from_rollup_sql(
+    table: str, where: str, dimensions: tuple[str, ...] = ROLLUP_DIMENSIONS
+) -> str:
+    """The fine relation of stored rollup rows of ``table`` (with ``dimensions``)
+    matching ``where``.
 
     Each stored row contributes its measures once (in a row with ``bin`` NULL) and one
     row per histogram bin that carries only the bin's count; the neutral values (0 for
     sums, NULL for min/max) make the measure columns of the bin rows add nothing.
     """
+    dims = ", ".join(dimensions)
     measures = ", ".join(_MEASURES)
     neutral = ", ".join(f"{'NULL' if m in _COMBINE else '0'} AS {m}" for m in _MEASURES)
     return (
-        f"SELECT bucket, {DIMS}, NULL::INTEGER AS bin, {measures}, 0 AS bin_count\n"
+        f"SELECT bucket, {dims}, NULL::INTEGER AS bin, {measures}, 0 AS bin_count\n"
         f"FROM {table} WHERE {where}\n"
         "UNION ALL\n"
-        f"SELECT bucket, {DIMS}, unnest(lat_bins) AS bin, {neutral},"
+        f"SELECT bucket, {dims}, unnest(lat_bins) AS bin, {neutral},"
         " unnest(lat_counts) AS bin_count\n"
         f"FROM {table} WHERE {where}"
     )
@@ -140,8 +143,6 @@ def fine_from_rollup_sql(table: str, where: str) -> str:
 
 __all__ = [
     "DIMS",
-    "ROLLUP_COLUMNS",
-    "ROLLUP_TABLES",
     "fine_from_events_sql",
     "fine_from_rollup_sql",
     "latency_bin_sql",

@@ -24,19 +24,13 @@ import psycopg
 
 from analytics_hub.store import postgres_partitions as partitions
 from analytics_hub.store.base import RetentionPolicy
-from analytics_hub.store.postgres_rollups import (
-    DIMS,
-    ROLLUP_COLUMNS,
-    ROLLUP_TABLES,
-    fine_from_rollup_sql,
-    merge_sql,
-)
+from analytics_hub.store.postgres_rollups import fine_from_rollup_sql, merge_sql
+from analytics_hub.store.rollup_tables import ROLLUPS
 
 # Retention: table -> (its time column, the RetentionPolicy field that limits it).
 RETENTION: dict[str, tuple[str, str]] = {
     "events": ("ts", "raw_days"),
-    "rollup_1m": ("bucket", "minute_rollup_days"),
-    "rollup_1h": ("bucket", "hour_rollup_days"),
+    **{r.name: ("bucket", r.retention) for r in ROLLUPS},
     "dead_letters": ("received_at", "dead_letter_days"),
     # kept as long as the minute rollups they were scored from (their context)
     "anomalies": ("minute", "minute_rollup_days"),
@@ -90,14 +84,11 @@ def apply_retention(
             ).rowcount
         deleted[table] = count
     # Marks of buckets that no tenant keeps rollups for any longer.
-    for table, days_field in (
-        ("rollup_1m", "minute_rollup_days"),
-        ("rollup_1h", "hour_rollup_days"),
-    ):
-        longest = max(getattr(p, days_field) for p in [default, *per_tenant.values()])
+    for rollup in ROLLUPS:
+        longest = max(getattr(p, rollup.retention) for p in [default, *per_tenant.values()])
         conn.execute(
             "DELETE FROM rollup_dirty WHERE rollup = %s AND bucket < %s",
-            [table, now - timedelta(days=longest)],
+            [rollup.name, now - timedelta(days=longest)],
         )
     return deleted
 
@@ -111,21 +102,22 @@ def compact_rollups(conn: psycopg.Connection[Any], cutoff: datetime) -> int:
     costs in proportion to what was written since the last one, not to the table.
     """
     removed = 0
-    columns = ", ".join(ROLLUP_COLUMNS)
-    for table, unit in ROLLUP_TABLES.items():
+    for rollup in ROLLUPS:
+        table, columns = rollup.name, ", ".join(rollup.columns)
         marked = "SELECT bucket FROM rollup_dirty WHERE rollup = %(table)s AND bucket < %(cutoff)s"
         params = {"table": table, "cutoff": cutoff}
         conn.execute(
             "CREATE TEMP TABLE _dirty ON COMMIT DROP AS SELECT DISTINCT bucket FROM ("
             f" SELECT bucket FROM {table} WHERE bucket IN ({marked})"
-            f" GROUP BY bucket, {DIMS} HAVING count(*) > 1) AS d",
+            f" GROUP BY bucket, {rollup.dims} HAVING count(*) > 1) AS d",
             params,
         )
         where = "bucket IN (SELECT bucket FROM _dirty)"
         # Merged first, into a temporary table, because the delete removes its source.
+        fine = fine_from_rollup_sql(table, where, rollup.dimensions)
         conn.execute(
             "CREATE TEMP TABLE _merged ON COMMIT DROP AS "
-            + merge_sql(fine_from_rollup_sql(table, where), unit)
+            + merge_sql(fine, rollup.unit, dimensions=rollup.dimensions)
         )
         before = conn.execute(f"DELETE FROM {table} WHERE {where}").rowcount
         after = conn.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM _merged").rowcount

@@ -29,14 +29,9 @@ import pyarrow.csv as pacsv
 from analytics_hub.events.columns import COLUMNS_BY_NAME, ROLLUP_DIMENSIONS, ROLLUP_MEASURES
 from analytics_hub.store.base import Repricer, RepriceReport
 from analytics_hub.store.postgres_copy import copy_sql, csv_bytes
-from analytics_hub.store.postgres_rollups import (
-    DIMS,
-    ROLLUP_COLUMNS,
-    ROLLUP_TABLES,
-    mark_dirty_sql,
-    merge_sql,
-)
+from analytics_hub.store.postgres_rollups import DIMS, mark_dirty_sql, merge_sql
 from analytics_hub.store.repricing import cost_changes, hour_slices
+from analytics_hub.store.rollup_tables import ROLLUPS
 
 SLICE_EVENTS = 100_000  # calls priced per transaction: bounds how long rows stay locked
 _HOUR = timedelta(hours=1)
@@ -111,8 +106,9 @@ _FINE_SQL = (
 )
 _MARK_DIRTY_SQL = mark_dirty_sql("_reprice_changes", "ts")
 _INSERT_DELTAS_SQL = [
-    f"INSERT INTO {table} ({', '.join(ROLLUP_COLUMNS)}) {merge_sql(_FINE_SQL, unit)}"
-    for table, unit in ROLLUP_TABLES.items()
+    f"INSERT INTO {r.name} ({', '.join(r.columns)}) "
+    + merge_sql(_FINE_SQL, r.unit, dimensions=r.dimensions)
+    for r in ROLLUPS
 ]
 
 Connection = psycopg.Connection[Any]

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from analytics_hub.events.columns import ROLLUP_DIMENSIONS, ROLLUP_MEASURES
 from analytics_hub.events.histogram import GAMMA, MIN_VALUE
-
-ROLLUP_TABLES: dict[str, str] = {"rollup_1m": "minute", "rollup_1h": "hour"}
+from analytics_hub.store.rollup_tables import ROLLUPS
 
 
 def _double(value: float) -> str:
@@ -36,13 +35,6 @@ _MEASURES: tuple[str, ...] = tuple(m.name for m in ROLLUP_MEASURES)
 _INTEGER_MEASURES = frozenset(m.name for m in ROLLUP_MEASURES if m.type == "int64")
 
 DIMS = ", ".join(ROLLUP_DIMENSIONS)
-ROLLUP_COLUMNS: tuple[str, ...] = (
-    "bucket",
-    *ROLLUP_DIMENSIONS,
-    *_MEASURES,
-    "lat_bins",
-    "lat_counts",
-)
 
 
 def _combine(name: str, source: str | None = None) -> str:
@@ -54,39 +46,51 @@ def _positions(count: int) -> str:
     return ", ".join(str(i) for i in range(1, count + 1))
 
 
-def merge_sql(fine: str, unit: str, *, regroup: bool = True) -> str:
-    """Rollup rows (columns ``ROLLUP_COLUMNS``) per ``unit`` bucket from a fine relation.
+def merge_sql(
+    fine: str,
+    unit: str,
+    *,
+    regroup: bool = True,
+    dimensions: tuple[str, ...] = ROLLUP_DIMENSIONS,
+) -> str:
+    """Rollup rows per ``unit`` bucket and ``dimensions`` from a fine relation.
 
     ``fine`` is a relation name or a parenthesised query. The inner query adds up the
     fine rows of each ``(bucket, dimensions, bin)``; ``regroup=False`` skips it for a
     fine relation that already has one row per minute, dimensions and bin. The outer
-    one folds the bins of a group into the two parallel arrays, sorted by bin.
+    one folds the bins of a group into the two parallel arrays, sorted by bin. The
+    columns are those of a rollup table with ``dimensions``.
     """
+    dims = ", ".join(dimensions)
     inner = ",\n    ".join(f"{_combine(m)} AS {m}" for m in _MEASURES)
     outer = ",\n  ".join(f"{_combine(m)} AS {m}" for m in _MEASURES)
     source = (
-        f"(SELECT date_trunc('{unit}', bucket) AS bucket, {DIMS}, bin,\n    {inner},\n"
+        f"(SELECT date_trunc('{unit}', bucket) AS bucket, {dims}, bin,\n    {inner},\n"
         "    CAST(sum(bin_count) AS bigint) AS bin_count\n"
         f"  FROM {fine} AS f\n"
-        f"  GROUP BY {_positions(len(ROLLUP_DIMENSIONS) + 2)})"
+        f"  GROUP BY {_positions(len(dimensions) + 2)})"
         if regroup
         else fine
     )
     return (
-        f"SELECT bucket, {DIMS},\n  {outer},\n"
+        f"SELECT bucket, {dims},\n  {outer},\n"
         "  coalesce(array_agg(bin ORDER BY bin) FILTER (WHERE bin IS NOT NULL),"
         " CAST('{}' AS integer[])) AS lat_bins,\n"
         "  coalesce(array_agg(CAST(bin_count AS bigint) ORDER BY bin)"
         " FILTER (WHERE bin IS NOT NULL), CAST('{}' AS bigint[])) AS lat_counts\n"
         f"FROM {source} AS g\n"
-        f"GROUP BY {_positions(len(ROLLUP_DIMENSIONS) + 1)}"
+        f"GROUP BY {_positions(len(dimensions) + 1)}"
     )
 
 
-def fine_from_rollup_sql(table: str, where: str) -> str:
-    """The fine relation (a parenthesised query) of stored rows of ``table`` matching
-    ``where``: each row once with its measures (``bin`` NULL), and once per histogram
-    bin with only the bin's count (neutral values elsewhere add nothing)."""
+def fine_from_rollup_sql(
+    table: str, where: str, dimensions: tuple[str, ...] = ROLLUP_DIMENSIONS
+) -> str:
+    """The fine relation (a parenthesised query) of stored rows of ``table`` (with
+    ``dimensions``) matching ``where``: each row once with its measures (``bin`` NULL),
+    and once per histogram bin with only the bin's count (neutral values elsewhere add
+    nothing)."""
+    dims = ", ".join(dimensions)
     measures = ", ".join(_MEASURES)
     neutral = ", ".join(
         f"CAST(NULL AS double precision) AS {m}"
@@ -95,11 +99,11 @@ def fine_from_rollup_sql(table: str, where: str) -> str:
         for m in _MEASURES
     )
     return (
-        f"(SELECT bucket, {DIMS}, CAST(NULL AS integer) AS bin, {measures},"
+        f"(SELECT bucket, {dims}, CAST(NULL AS integer) AS bin, {measures},"
         " CAST(0 AS bigint) AS bin_count\n"
         f" FROM {table} WHERE {where}\n"
         " UNION ALL\n"
-        f" SELECT r.bucket, {', '.join(f'r.{d}' for d in ROLLUP_DIMENSIONS)}, h.b, {neutral},"
+        f" SELECT r.bucket, {', '.join(f'r.{d}' for d in dimensions)}, h.b, {neutral},"
         " h.c\n"
         f" FROM {table} AS r, unnest(r.lat_bins, r.lat_counts) AS h(b, c) WHERE {where})"
     )
@@ -119,34 +123,32 @@ FINE_TABLE_SQL = (
 
 
 def mark_dirty_sql(source: str, time_col: str = "bucket") -> str:
-    """An INSERT recording, for compaction, the minutes and hours that rows of
-    ``source`` (times in ``time_col``) add rollup deltas to."""
-    return (
-        "INSERT INTO rollup_dirty (rollup, bucket)"
-        f" SELECT DISTINCT 'rollup_1m', date_trunc('minute', {time_col}) FROM {source}"
-        f" UNION SELECT DISTINCT 'rollup_1h', date_trunc('hour', {time_col}) FROM {source}"
+    """An INSERT recording, for compaction, the buckets of every rollup table that rows
+    of ``source`` (times in ``time_col``) add deltas to."""
+    marks = " UNION ".join(
+        f"SELECT DISTINCT '{r.name}', date_trunc('{r.unit}', {time_col}) FROM {source}"
+        for r in ROLLUPS
     )
+    return f"INSERT INTO rollup_dirty (rollup, bucket) {marks}"
 
 
 def insert_deltas_sql(fine: str = FINE_TABLE) -> str:
-    """One statement adding the minute and hour rollup rows of fine relation ``fine``
-    (one row per minute, dimensions and bin: a batch's deltas), and marking their
-    buckets for compaction."""
-    columns = ", ".join(ROLLUP_COLUMNS)
-    return (
-        f"WITH m AS (\n  INSERT INTO rollup_1m ({columns})\n"
-        f"{merge_sql(fine, 'minute', regroup=False)}\n),\n"
-        f"h AS (\n  INSERT INTO rollup_1h ({columns})\n{merge_sql(fine, 'hour')}\n)\n"
-        f"{mark_dirty_sql(fine)}"
-    )
+    """One statement adding the rollup rows of every rollup table from fine relation
+    ``fine`` (one row per minute, dimensions and bin: a batch's deltas), and marking
+    their buckets for compaction."""
+    inserts = []
+    for i, r in enumerate(ROLLUPS):
+        # Only the full minute rollup has the fine relation's grouping already.
+        regroup = not (r.full and r.unit == "minute")
+        merged = merge_sql(fine, r.unit, regroup=regroup, dimensions=r.dimensions)
+        inserts.append(f"r{i} AS (\n  INSERT INTO {r.name} ({', '.join(r.columns)})\n{merged}\n)")
+    return "WITH " + ",\n".join(inserts) + "\n" + mark_dirty_sql(fine)
 
 
 __all__ = [
     "DIMS",
     "FINE_TABLE",
     "FINE_TABLE_SQL",
-    "ROLLUP_COLUMNS",
-    "ROLLUP_TABLES",
     "fine_from_rollup_sql",
     "insert_deltas_sql",
     "latency_bin_sql",

@@ -65,8 +65,8 @@ def stored(store: EventStore) -> list[dict[str, Any]]:
 
 def assert_rollups_match(store: EventStore) -> None:
     rows = stored(store)
-    for table, unit in TABLES.items():
-        assert_matches(rolled_up(store, table), reference(rows, unit))
+    for table, (unit, dims) in TABLES.items():
+        assert_matches(rolled_up(store, table), reference(rows, unit, dims))
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ TIME_COLUMN = {
     "events": "ts",
     "rollup_1m": "bucket",
     "rollup_1h": "bucket",
+    "tenant_rollup_1m": "bucket",
+    "tenant_rollup_1h": "bucket",
     "dead_letters": "received_at",
     "anomalies": "minute",
     "anomaly_versions": "created_at",
@@ -143,6 +145,8 @@ def test_default_and_per_tenant_retention(store: EventStore, now: datetime) -> N
         assert _ages(store, "events", tenant) == _kept(30)
         assert _ages(store, "rollup_1m", tenant) == _kept(90)
         assert _ages(store, "rollup_1h", tenant) == _kept(365)
+        assert _ages(store, "tenant_rollup_1m", tenant) == _kept(90)
+        assert _ages(store, "tenant_rollup_1h", tenant) == _kept(365)
         assert _ages(store, "dead_letters", tenant) == _kept(30)
         assert _ages(store, "anomalies", tenant) == _kept(90)
         assert _ages(store, "anomaly_versions", tenant) == _kept(90)
@@ -150,6 +154,8 @@ def test_default_and_per_tenant_retention(store: EventStore, now: datetime) -> N
     assert _ages(store, "events", "b") == _kept(7)
     assert _ages(store, "rollup_1m", "b") == _kept(14)
     assert _ages(store, "rollup_1h", "b") == _kept(120)
+    assert _ages(store, "tenant_rollup_1m", "b") == _kept(14)
+    assert _ages(store, "tenant_rollup_1h", "b") == _kept(120)
     assert _ages(store, "dead_letters", "b") == {1}
     assert _ages(store, "anomalies", "b") == _kept(14)
     assert _ages(store, "metric_points", "b") == _kept(14)

@@ -16,13 +16,20 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from analytics_hub.events.columns import ROLLUP_DIMENSIONS
+from analytics_hub.events.columns import ROLLUP_DIMENSIONS, TENANT_ROLLUP_DIMENSIONS
 from analytics_hub.events.histogram import ALPHA, quantile
 from analytics_hub.store.base import EventStore
 from analytics_hub.testing.rows import make_event_rows
 
 START = datetime(2025, 3, 1, 9, 47, 13)
-TABLES = {"rollup_1m": timedelta(minutes=1), "rollup_1h": timedelta(hours=1)}
+_MINUTE, _HOUR = timedelta(minutes=1), timedelta(hours=1)
+# Every rollup table: its bucket and the dimensions it groups by.
+TABLES: dict[str, tuple[timedelta, tuple[str, ...]]] = {
+    "rollup_1m": (_MINUTE, ROLLUP_DIMENSIONS),
+    "rollup_1h": (_HOUR, ROLLUP_DIMENSIONS),
+    "tenant_rollup_1m": (_MINUTE, TENANT_ROLLUP_DIMENSIONS),
+    "tenant_rollup_1h": (_HOUR, TENANT_ROLLUP_DIMENSIONS),
+}
 QUANTILES = (0.5, 0.95, 0.99)
 
 
@@ -58,10 +65,12 @@ def _high(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-def reference(rows: list[dict[str, Any]], unit: timedelta) -> dict[tuple[Any, ...], Group]:
+def reference(
+    rows: list[dict[str, Any]], unit: timedelta, dims: tuple[str, ...] = ROLLUP_DIMENSIONS
+) -> dict[tuple[Any, ...], Group]:
     groups: dict[tuple[Any, ...], Group] = defaultdict(Group)
     for r in rows:
-        g = groups[(_floor(r["ts"], unit), *(r[d] for d in ROLLUP_DIMENSIONS))]
+        g = groups[(_floor(r["ts"], unit), *(r[d] for d in dims))]
         g.events += 1
         g.errors += r["status"] == "error"
         g.unpriced += r["cost_source"] == "unpriced"
@@ -82,10 +91,12 @@ def reference(rows: list[dict[str, Any]], unit: timedelta) -> dict[tuple[Any, ..
 
 def rolled_up(store: EventStore, table: str) -> dict[tuple[Any, ...], Group]:
     result = store.fetch(f"SELECT * FROM {table}", [])
+    dims = TABLES[table][1]
+    assert [c for c in result.columns if c in ROLLUP_DIMENSIONS] == list(dims)
     groups: dict[tuple[Any, ...], Group] = defaultdict(Group)
     for values in result.rows:
         r = dict(zip(result.columns, values, strict=True))
-        g = groups[(r["bucket"], *(r[d] for d in ROLLUP_DIMENSIONS))]
+        g = groups[(r["bucket"], *(r[d] for d in dims))]
         for name in ("events", "errors", "unpriced", "input_tokens", "output_tokens"):
             setattr(g, name, getattr(g, name) + r[name])
         for name in ("cost_usd", "latency_count", "latency_sum", "ttft_count", "ttft_sum"):
@@ -156,7 +167,7 @@ def written(store: EventStore) -> list[dict[str, Any]]:
 def test_rollups_equal_the_raw_aggregates(
     store: EventStore, written: list[dict[str, Any]], table: str
 ) -> None:
-    assert_matches(rolled_up(store, table), reference(written, TABLES[table]))
+    assert_matches(rolled_up(store, table), reference(written, *TABLES[table]))
 
 
 def test_percentiles_of_merged_hourly_histograms_are_within_one_percent(
@@ -194,11 +205,11 @@ def test_compaction_keeps_the_rollups_and_merges_closed_buckets(
     after = {t: _row_count(store, t) for t in TABLES}
     assert removed == sum(before.values()) - sum(after.values())
     assert removed > 0
-    for t, unit in TABLES.items():
-        assert_matches(rolled_up(store, t), reference(written, unit))
+    for t, (unit, dims) in TABLES.items():
+        assert_matches(rolled_up(store, t), reference(written, unit, dims))
         # One row per closed bucket and dimensions; open buckets untouched.
         groups = store.fetch(
-            f"SELECT count(*), count(DISTINCT (bucket, {', '.join(ROLLUP_DIMENSIONS)}))"
+            f"SELECT count(*), count(DISTINCT (bucket, {', '.join(dims)}))"
             f" FROM {t} WHERE NOT ({tail})",
             [],
         ).rows[0]
@@ -216,5 +227,5 @@ def test_compacting_everything_then_writing_more_stays_exact(
     more = make_event_rows(3_000, start=START, step=timedelta(seconds=3), tenants=["t1"], seed=12)
     store.write_events(more)
     rows = written + more.to_pylist()
-    for t, unit in TABLES.items():
-        assert_matches(rolled_up(store, t), reference(rows, unit))
+    for t, (unit, dims) in TABLES.items():
+        assert_matches(rolled_up(store, t), reference(rows, unit, dims))

@@ -286,10 +286,54 @@ def test_allow_rollups_false_forces_raw() -> None:
 
 
 def test_sub_hour_bucket_uses_minute_rollups_only() -> None:
-    plan = agg_plan(group_by=[{"bucket": "5m"}], aggregates=[{"fn": "count"}])
+    by_model = [{"bucket": "5m"}, "model_id"]
+    plan = agg_plan(group_by=by_model, aggregates=[{"fn": "count"}])
     assert [s.source for s in plan.segments] == ["raw", "rollup_1m", "raw"]
-    plan = agg_plan(group_by=[{"bucket": "1d"}], aggregates=[{"fn": "count"}])
+    plan = agg_plan(group_by=[{"bucket": "1d"}, "model_id"], aggregates=[{"fn": "count"}])
     assert "rollup_1h" in [s.source for s in plan.segments]
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        {"group_by": [{"bucket": "5m"}]},
+        {"group_by": ["status", "payload_subtype"]},
+        {"filters": [{"field": "source_module", "value": "llm-telemetry"}]},
+        {
+            "filters": [
+                {"field": "payload_subtype", "value": "llm_call"},
+                {"field": "cost_source", "value": "unpriced"},
+            ],
+            "aggregates": [{"fn": "count"}],  # the indicator counts, nothing else
+        },
+        {"aggregates": [{"fn": "count_distinct", "field": "event_type"}]},
+    ],
+)
+def test_tenant_wide_questions_read_the_tenant_rollups(parts: dict[str, Any]) -> None:
+    parts.setdefault("aggregates", [{"fn": "count"}, {"fn": "p95", "field": "latency_ms"}])
+    plan = agg_plan(**parts)
+    sources = [s.source for s in plan.segments]
+    assert plan.source == "rollup"
+    assert "tenant_rollup_1m" in sources
+    assert not {"rollup_1m", "rollup_1h"} & set(sources)
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        {"group_by": ["asset_id"]},
+        {"group_by": [{"bucket": "1h"}, "provider"]},
+        {"filters": [{"field": "model_id", "value": "gpt-4o"}]},
+        {"aggregates": [{"fn": "count_distinct", "field": "asset_id"}]},
+    ],
+)
+def test_asset_model_or_provider_questions_read_the_full_rollups(parts: dict[str, Any]) -> None:
+    parts.setdefault("aggregates", [{"fn": "count"}])
+    plan = agg_plan(**parts)
+    sources = {s.source for s in plan.segments}
+    assert plan.source == "rollup"
+    assert sources & {"rollup_1m", "rollup_1h"}
+    assert not sources & {"tenant_rollup_1m", "tenant_rollup_1h"}
 
 
 def test_unpriced_count_uses_the_indicator_measure() -> None:

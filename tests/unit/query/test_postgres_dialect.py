@@ -255,7 +255,9 @@ def test_rollup_histograms_merge_in_the_same_grouping_as_the_measures() -> None:
         assert segment.start in compiled.params
         assert segment.end in compiled.params
     assert "CAST(coalesce(sum(events), 0) AS bigint) AS a0" in sql
-    assert "unnest(seg.lat_bins, seg.lat_counts)" in sql
+    # unnested in the select list (a ProjectSet), not per row in FROM
+    assert "unnest(lat_bins) AS bigint) AS b, unnest(lat_counts) AS c FROM seg" in sql
+    assert "array_agg(ARRAY[b, c] ORDER BY b)" in sql
     assert "JOIN" not in sql  # no join back on IS NOT DISTINCT FROM
     assert sql.count("GROUP BY g0") == 1 + sql.count("GROUP BY g0, b")
     assert "AS h" in sql

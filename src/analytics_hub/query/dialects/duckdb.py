@@ -23,7 +23,13 @@ _INTERVALS: dict[str, str] = {
 }
 _EPOCH = "TIMESTAMP '1970-01-01 00:00:00'"
 _COMPARE = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-_TABLES = {"raw": "events", "rollup_1m": "rollup_1m", "rollup_1h": "rollup_1h"}
+_TABLES = {
+    "raw": "events",
+    "rollup_1m": "rollup_1m",
+    "rollup_1h": "rollup_1h",
+    "tenant_rollup_1m": "tenant_rollup_1m",
+    "tenant_rollup_1h": "tenant_rollup_1h",
+}
 # The SQL form of histogram.bin_of, so raw edge rows land in the same bins as rollups.
 # Constants go through a string cast: a numeric literal would become a DECIMAL first and
 # could round differently from Python's float (and from the store's rollup SQL).

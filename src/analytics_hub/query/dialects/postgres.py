@@ -38,7 +38,13 @@ _INTERVALS: dict[str, str] = {
 }
 _EPOCH = "TIMESTAMP '1970-01-01 00:00:00'"
 _COMPARE = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-_TABLES = {"raw": "events", "rollup_1m": "rollup_1m", "rollup_1h": "rollup_1h"}
+_TABLES = {
+    "raw": "events",
+    "rollup_1m": "rollup_1m",
+    "rollup_1h": "rollup_1h",
+    "tenant_rollup_1m": "tenant_rollup_1m",
+    "tenant_rollup_1h": "tenant_rollup_1h",
+}
 _DOUBLE = "double precision"
 # The SQL form of histogram.bin_of, as the store computes rollup bins. Constants go
 # through a text cast, which parses Python's shortest repr exactly.
@@ -254,16 +260,19 @@ def _compile_rollup(plan: AggregatePlan) -> Compiled:
         others = [f"d{i}" for i, a in enumerate(plan.aggregates) if a.fn == "count_distinct"]
         others += [m for m in measures if m not in _HISTOGRAM]
         key_list = "".join(f"{k}, " for k in keys)
-        plain = ", ".join([*keys, *others, "NULL AS b", "NULL AS c"])
-        binned = ", ".join([*keys, *(f"NULL AS {o}" for o in others), "h.b", "h.c"])
-        select.append(
-            "jsonb_agg(jsonb_build_object('b', b, 'c', c) ORDER BY b)"
-            " FILTER (WHERE b IS NOT NULL) AS h"
+        plain = ", ".join(
+            [*keys, *others, "CAST(NULL AS bigint) AS b", "CAST(NULL AS bigint) AS c"]
         )
+        binned = ", ".join([*keys, *(f"NULL AS {o}" for o in others), "h.b", "h.c"])
+        # The histogram as one array of [bin, count] pairs: several times cheaper to
+        # build than a JSON document of objects. The arrays are unnested in the select
+        # list (a ProjectSet), not in FROM, which materialises each row's arrays.
+        select.append("array_agg(ARRAY[b, c] ORDER BY b) FILTER (WHERE b IS NOT NULL) AS h")
         sql = (
             f"WITH seg AS MATERIALIZED ({seg_sql}), "
-            f"bins AS (SELECT {key_list}b, sum(c) AS c FROM seg,"
-            f" unnest(seg.lat_bins, seg.lat_counts) AS u(b, c) GROUP BY {key_list}b) "
+            f"bins AS (SELECT {key_list}b, CAST(sum(c) AS bigint) AS c FROM"
+            f" (SELECT {key_list}CAST(unnest(lat_bins) AS bigint) AS b,"
+            f" unnest(lat_counts) AS c FROM seg) AS u GROUP BY {key_list}b) "
             f"SELECT {', '.join(select)} FROM (SELECT {plain} FROM seg"
             f" UNION ALL SELECT {binned} FROM bins AS h) AS x{group}{having}"
         )
