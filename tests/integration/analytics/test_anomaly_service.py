@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from tests.integration.analytics.conftest import HistoryFactory
 from tests.integration.analytics.traffic import NOW, counts, write_history, write_series
 
 from analytics_hub.analytics.anomaly.service import AnomalyService
@@ -21,9 +22,15 @@ FUTURE = datetime(2999, 1, 1, tzinfo=NOW.tzinfo)
 
 
 @pytest.fixture
-def service(store: EventStore) -> AnomalyService:
+def seeded(history: HistoryFactory) -> EventStore:
+    """A store with 30 hours of history."""
+    return history(SERIES, 30)
+
+
+@pytest.fixture
+def service(seeded: EventStore) -> AnomalyService:
     """30 hours of history, then an hour in which a/asset-1 has one spike minute."""
-    write_history(store, SERIES, hours=30)
+    store = seeded
     for k, (tenant, asset) in enumerate(SERIES):
         per_minute = counts(60, seed=100 + k)
         if (tenant, asset) == ("a", "asset-1"):
@@ -33,8 +40,9 @@ def service(store: EventStore) -> AnomalyService:
 
 
 def test_detection_finds_the_spike_and_stores_it_once(
-    service: AnomalyService, store: EventStore
+    service: AnomalyService, seeded: EventStore
 ) -> None:
+    store = seeded
     result = service.detect("a", NOW, END)
     assert (result.series, result.minutes, result.stored) == (2, 60, None)
     spike = [a for a in result.anomalies if a.minute == SPIKE]

@@ -7,6 +7,7 @@ import itertools
 from datetime import datetime, timedelta
 
 import pytest
+from tests.integration.analytics.conftest import HistoryFactory
 from tests.integration.analytics.traffic import NOW, Clock, write_history, write_series
 
 from analytics_hub.analytics.anomaly.alarm import AlarmPolicy
@@ -48,11 +49,16 @@ def _tick(stream: AnomalyStream, clock: Clock, minute_end: datetime) -> TickRepo
     return report
 
 
+@pytest.fixture
+def seeded(history: HistoryFactory) -> EventStore:
+    """A store with 30 hours of history of every series."""
+    return history(SERIES, 30)
+
+
 def _warm(
     store: EventStore, clock: Clock, **config: object
 ) -> tuple[AnomalyStream, list[AnomalyRecord]]:
-    """30 hours of history and a stream that has primed every series from it."""
-    write_history(store, SERIES, hours=30)
+    """A stream that has primed every series from the 30 hours of ``store``'s history."""
     published: list[AnomalyRecord] = []
     stream = AnomalyStream(store, _config(**config), publish=published.extend, clock=clock)
     first = _tick(stream, clock, NOW)
@@ -61,7 +67,10 @@ def _warm(
     return stream, published
 
 
-def test_a_spike_is_stored_and_published_within_its_minute(store: EventStore, clock: Clock) -> None:
+def test_a_spike_is_stored_and_published_within_its_minute(
+    seeded: EventStore, clock: Clock
+) -> None:
+    store = seeded
     stream, published = _warm(store, clock)
     versions = {
         (v.tenant_id, v.asset_id): v for t in ("a", "b") for v in store.list_detector_versions(t)
@@ -110,7 +119,8 @@ def test_a_spike_is_stored_and_published_within_its_minute(store: EventStore, cl
     assert stream.process(spike_minute + MINUTE) is None
 
 
-def test_no_alarm_before_a_series_has_a_baseline(store: EventStore, clock: Clock) -> None:
+def test_no_alarm_before_a_series_has_a_baseline(seeded: EventStore, clock: Clock) -> None:
+    store = seeded
     # 30 hours: the detectors are warm, but this hub asks for 36 hours of baseline
     stream, published = _warm(store, clock, series=SeriesConfig(min_baseline_minutes=36 * 60))
     _minute(store, NOW, spike=("a", "asset-1"))
@@ -126,7 +136,8 @@ def test_no_alarm_before_a_series_has_a_baseline(store: EventStore, clock: Clock
     assert published == []
 
 
-def test_feedback_moves_the_threshold_of_later_alarms(store: EventStore, clock: Clock) -> None:
+def test_feedback_moves_the_threshold_of_later_alarms(seeded: EventStore, clock: Clock) -> None:
+    store = seeded
     stream, _ = _warm(store, clock, max_catchup_minutes=300)
     service = AnomalyService(store, feedback=FeedbackPolicy(step=0.5, max_offset=3.0))
     first_spike = NOW
@@ -167,8 +178,9 @@ def test_feedback_moves_the_threshold_of_later_alarms(store: EventStore, clock: 
 
 
 def test_a_retrain_builds_new_versions_that_score_what_follows(
-    store: EventStore, clock: Clock
+    seeded: EventStore, clock: Clock
 ) -> None:
+    store = seeded
     stream, _ = _warm(store, clock)
     before = {v.id for v in store.list_detector_versions("a")}
     assert stream.request_retrain("a", asset_id="asset-1") == 1
