@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analytics_hub.store.duckdb_rollups import fine_from_rollup_sql, merge_sql
-from analytics_hub.store.rollup_tables import ROLLUPS
+from analytics_hub.store.rollup_tables import tenant_rollups_migration
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,32 +109,6 @@ CREATE TABLE {name} (
     lat_counts BIGINT[] NOT NULL
 );
 """
-
-# The tenant-wide rollups: the full shape without asset_id, model_id and provider.
-_TENANT_ROLLUP = "\n".join(
-    line
-    for line in _ROLLUP.splitlines()
-    if line.strip().split(" ")[0] not in ("asset_id", "model_id", "provider")
-)
-
-
-def _tenant_rollups() -> str:
-    """Create the tenant-wide rollups and fill them from the full ones (a store that
-    predates them has history there). The fill uses the current merging query: it runs
-    once, on an existing database, and its result does not depend on how it is written."""
-    sql = ""
-    for table in ROLLUPS:
-        if table.full:
-            continue
-        source = next(r for r in ROLLUPS if r.full and r.unit == table.unit)
-        fine = fine_from_rollup_sql(source.name, "true")
-        sql += _TENANT_ROLLUP.format(name=table.name) + "\n"
-        sql += (
-            f"INSERT INTO {table.name} "
-            f"{merge_sql(fine, table.unit, dimensions=table.dimensions)};\n"
-        )
-    return sql
-
 
 _DEAD_LETTERS = """
 CREATE TABLE dead_letters (
@@ -258,7 +232,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "health", _HEALTH),
     Migration(5, "anomalies", _ANOMALIES),
     Migration(6, "metric_points", _METRIC_POINTS),
-    Migration(7, "tenant_rollups", _tenant_rollups()),
+    Migration(
+        7, "tenant_rollups", tenant_rollups_migration(_ROLLUP, merge_sql, fine_from_rollup_sql)
+    ),
 )
 
 __all__ = ["LEDGER_SQL", "MIGRATIONS", "Migration"]

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analytics_hub.store.postgres_rollups import fine_from_rollup_sql, merge_sql
-from analytics_hub.store.rollup_tables import ROLLUPS
+from analytics_hub.store.rollup_tables import tenant_rollups_migration
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,33 +140,6 @@ CREATE INDEX {name}_bucket_brin ON {name} USING brin (bucket);
 # Buckets that received rollup deltas, so that compaction looks at those instead of
 # scanning whole rollup tables every minute. Append-only (no key): writers of the same
 # minute never wait for each other here; compaction deletes what it has merged.
-# The tenant-wide rollups: the full shape without asset_id, model_id and provider.
-_TENANT_ROLLUP = "\n".join(
-    line
-    for line in _ROLLUP.splitlines()
-    if line.strip().split(" ")[0] not in ("asset_id", "model_id", "provider")
-)
-
-
-def _tenant_rollups() -> str:
-    """Create the tenant-wide rollups and fill them from the full ones (a store that
-    predates them has history there), marking nothing: the full rollups' marks already
-    cover their buckets. The fill uses the current merging query: it runs once, on an
-    existing database, and its result does not depend on how it is written."""
-    sql = ""
-    for table in ROLLUPS:
-        if table.full:
-            continue
-        source = next(r for r in ROLLUPS if r.full and r.unit == table.unit)
-        fine = fine_from_rollup_sql(source.name, "true")
-        sql += _TENANT_ROLLUP.format(name=table.name) + "\n"
-        sql += (
-            f"INSERT INTO {table.name} ({', '.join(table.columns)}) "
-            f"{merge_sql(fine, table.unit, dimensions=table.dimensions)};\n"
-        )
-    return sql
-
-
 _ROLLUP_DIRTY = """
 CREATE TABLE rollup_dirty (
     rollup text NOT NULL,
@@ -316,7 +289,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "try_float8", _TRY_FLOAT8),
     Migration(6, "anomalies", _ANOMALIES),
     Migration(7, "metric_points", _METRIC_POINTS),
-    Migration(8, "tenant_rollups", _tenant_rollups()),
+    Migration(
+        8, "tenant_rollups", tenant_rollups_migration(_ROLLUP, merge_sql, fine_from_rollup_sql)
+    ),
 )
 
 __all__ = ["LEDGER_SQL", "MIGRATIONS", "MIGRATION_LOCK", "Migration"]

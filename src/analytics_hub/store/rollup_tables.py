@@ -12,6 +12,7 @@ re-priced and expired alike, so they always agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from analytics_hub.events.columns import (
@@ -56,4 +57,37 @@ ROLLUPS: tuple[RollupTable, ...] = (
 )
 ROLLUPS_BY_NAME: dict[str, RollupTable] = {r.name: r for r in ROLLUPS}
 
-__all__ = ["ROLLUPS", "ROLLUPS_BY_NAME", "RollupTable"]
+#: an engine's ``merge_sql(fine, unit, *, dimensions=...)``
+MergeSql = Callable[..., str]
+#: an engine's ``fine_from_rollup_sql(table, where)`` over the full rollups
+FineSql = Callable[[str, str], str]
+
+
+def tenant_rollups_migration(full_ddl: str, merge_sql: MergeSql, fine_sql: FineSql) -> str:
+    """The migration that creates the tenant-wide rollups and fills them from the full
+    ones (a store that predates them has history there), in an engine's SQL.
+
+    ``full_ddl`` is the engine's ``CREATE TABLE {name}`` of a full rollup (with its
+    indexes); the tenant-wide table is the same without the lines of the dimensions it
+    leaves out. The fill uses the current merging query: it runs once, on an existing
+    database, and its result does not depend on how it is written.
+    """
+    dropped = set(ROLLUP_DIMENSIONS) - set(TENANT_ROLLUP_DIMENSIONS)
+    ddl = "\n".join(
+        line for line in full_ddl.splitlines() if line.strip().split(" ")[0] not in dropped
+    )
+    sql = ""
+    for table in ROLLUPS:
+        if table.full:
+            continue
+        source = next(r for r in ROLLUPS if r.full and r.unit == table.unit)
+        fine = fine_sql(source.name, "true")
+        sql += ddl.format(name=table.name) + "\n"
+        sql += (
+            f"INSERT INTO {table.name} ({', '.join(table.columns)}) "
+            f"{merge_sql(fine, table.unit, dimensions=table.dimensions)};\n"
+        )
+    return sql
+
+
+__all__ = ["ROLLUPS", "ROLLUPS_BY_NAME", "RollupTable", "tenant_rollups_migration"]
