@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import random
 import statistics
 import sys
 import tempfile
@@ -26,65 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 from analytics_hub.testing.hubprocess import HubProcess, create_key
 from ingest import client_proc, peak_rss_mb, post_for  # bench/ingest.py: REST reference
-
-MARK = bytes.fromhex("fe11fe22fe33fe44")  # the first half of every template trace id
-MODELS = [("openai", "gpt-4o"), ("openai", "gpt-4o-mini"), ("anthropic", "claude-3-5-sonnet")]
-
-
-def _kv(key: str, value: str | int | float) -> KeyValue:
-    if isinstance(value, str):
-        return KeyValue(key=key, value=AnyValue(string_value=value))
-    if isinstance(value, int):
-        return KeyValue(key=key, value=AnyValue(int_value=value))
-    return KeyValue(key=key, value=AnyValue(double_value=value))
-
-
-def make_body(batch: int, seed: int) -> bytes:
-    """One request of ``batch`` GenAI chat spans ending around now."""
-    rnd = random.Random(seed)
-    end = datetime.now(UTC) + timedelta(seconds=30)
-    spans = []
-    for i in range(batch):
-        provider, model = rnd.choice(MODELS)
-        latency_ns = int(rnd.lognormvariate(6.5, 0.5) * 1e6)
-        stop = int((end - timedelta(seconds=rnd.uniform(0, 120))).timestamp() * 1e9)
-        input_tokens, output_tokens = rnd.randint(50, 4000), rnd.randint(10, 800)
-        spans.append(
-            Span(
-                trace_id=MARK + seed.to_bytes(4, "big") + i.to_bytes(4, "big"),
-                span_id=rnd.getrandbits(64).to_bytes(8, "big"),
-                name=f"chat {model}",
-                kind=Span.SPAN_KIND_CLIENT,
-                start_time_unix_nano=stop - latency_ns,
-                end_time_unix_nano=stop,
-                attributes=[
-                    _kv("gen_ai.operation.name", "chat"),
-                    _kv("gen_ai.provider.name", provider),
-                    _kv("gen_ai.request.model", model),
-                    _kv("gen_ai.response.model", model),
-                    _kv("gen_ai.usage.input_tokens", input_tokens),
-                    _kv("gen_ai.usage.output_tokens", output_tokens),
-                    _kv("gen_ai.response.finish_reasons", "stop"),
-                    _kv("gen_ai.conversation.id", f"conv-{rnd.randint(0, 999)}"),
-                ],
-                status=Status(code=Status.STATUS_CODE_OK),
-            )
-        )
-    request = ExportTraceServiceRequest(
-        resource_spans=[
-            ResourceSpans(
-                resource={"attributes": [_kv("service.name", f"svc-{seed % 7}")]},
-                scope_spans=[ScopeSpans(scope={"name": "bench"}, spans=spans)],
-            )
-        ]
-    )
-    return request.SerializeToString()
+from otlp_shapes import MARK, make_body  # the spans, shared with bench/otlp_mapping.py
 
 
 def otlp_client(

@@ -46,6 +46,12 @@ BENCHMARKS: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["--quick"],
         ["daily_30d_http_median_ms", "daily_30d_http_p95_ms", "hourly_48h_http_median_ms"],
     ),
+    # CPU per span of the OTLP trace path, protobuf bytes to bus message, by stage.
+    "otlp_mapping": (
+        [],
+        ["--seconds", "0.2", "--runs", "1"],
+        ["parse_map_us_per_span", "bytes_to_bus_us_per_span", "mixed_parse_map_us_per_span"],
+    ),
     # OTLP/HTTP protobuf spans into a real hub, against the REST path in the same run.
     "otlp": (
         ["--runs", "1"],

@@ -104,10 +104,17 @@ class OtlpReceiver:
 
         def prepare() -> tuple[Mapped, DecodedBatch]:
             request, rejected = decode_traces(body, encoding, self._options)
-            limits = self._normalizer.limits
-            return self._normalize(
-                tenant_id, map_traces(request, self._options, limits=limits, rejected=rejected)
+            # A protobuf body is what the request was parsed from: the mapping's fast
+            # path parses it again (a JSON body's request is serialised for that).
+            wire = body if encoding is OtlpEncoding.PROTOBUF else None
+            mapped = map_traces(
+                request,
+                self._options,
+                limits=self._normalizer.limits,
+                rejected=rejected,
+                wire=wire,
             )
+            return self._normalize(tenant_id, mapped)
 
         return await self._store(tenant_id, prepare)
 
