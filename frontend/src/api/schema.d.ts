@@ -2169,7 +2169,7 @@ export interface components {
              * Source
              * @enum {string}
              */
-            source: "raw" | "rollup_1m" | "rollup_1h";
+            source: "raw" | "rollup_1m" | "rollup_1h" | "tenant_rollup_1m" | "tenant_rollup_1h";
             /** To */
             to: string;
         };
