@@ -12,7 +12,7 @@ WEBUI_STATIC := src/analytics_hub/webui/static
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[dev,deep,prophet]'
 	@touch $(STAMP)
 
 install: $(STAMP)

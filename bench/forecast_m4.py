@@ -13,9 +13,16 @@ for choosing settings (members, weighting) without ever looking at the test data
 It also times ``forecast()`` answering a 30-day forecast from 180 daily points with the
 ensemble and its back-test (what ``POST /api/v1/forecast`` does), median of ``--runs``.
 
+The optional models (``prophet``, and ``lstm`` of the ``deep`` extra) are scored when
+their library is installed; under ``--quick`` the LSTM is left out (a few seconds of CPU
+per series) unless ``--deep`` asks for it. A model not run is listed in the JSON under
+``skipped`` with the reason. ``--models`` restricts the single models scored (Naive2 is
+always scored: OWA needs it), for runs that compare ensembles.
+
 The last line of stdout is one JSON object with the figures.
 
     python bench/forecast_m4.py [--data PATH] [--quick] [--validate] [--workers 2]
+                                [--deep] [--members a,b] [--models a,b]
 """
 
 from __future__ import annotations
@@ -53,6 +60,8 @@ SEASON = 24
 SEASONS = (24, 168)  # daily and weekly cycles of hourly data
 LEVEL = 0.95
 MODELS = ("seasonal_naive", "naive2", "ets", "arima", "theta", "mstl_ets", "mstl_arima")
+#: models of optional extras, scored where their library is installed
+OPTIONAL = ("prophet", "lstm")
 QUICK_EVERY = 16  # --quick scores every 16th series (18 of the shared 276), in file order
 TARGET_OWA = 0.55
 TARGET_LATENCY_MS = 2000.0
@@ -70,10 +79,10 @@ def read_series(path: Path) -> dict[str, np.ndarray]:
 
 
 def score_series(
-    task: tuple[str, np.ndarray, np.ndarray, tuple[str, ...], float],
+    task: tuple[str, np.ndarray, np.ndarray, tuple[str, ...], float, tuple[str, ...]],
 ) -> dict[str, Any]:
     """Fit every model and the ensemble on one series; per-model errors and fit time."""
-    sid, history, actual, members, power = task
+    sid, history, actual, members, power, models = task
     registry = default_registry()
     preds: dict[str, Prediction] = {}
     seconds: dict[str, float] = {}
@@ -90,7 +99,7 @@ def score_series(
         failed.append("ensemble")
         preds["ensemble"] = registry.create("seasonal_naive").fit(history, SEASONS).predict(HORIZON)
     seconds["ensemble"] = time.process_time() - start
-    for name in MODELS:
+    for name in models:
         if name in preds:
             continue
         start = time.process_time()
@@ -112,6 +121,24 @@ def score_series(
         for name, p in preds.items()
     }
     return {"id": sid, "scores": scores, "seconds": seconds, "failed": failed, "weights": weights}
+
+
+def choose_models(only: str, quick: bool, deep: bool) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The single models to score (Naive2 always), and the optional ones left out, why."""
+    registry = default_registry()
+    wanted = [m for m in only.split(",") if m] or [*MODELS, *OPTIONAL]
+    skipped: dict[str, str] = {}
+    for name in OPTIONAL:
+        if name not in wanted:
+            continue
+        if name in registry.unavailable():
+            skipped[name] = registry.unavailable()[name]
+        elif name == "lstm" and quick and not deep:
+            skipped[name] = (
+                "the LSTM is not run under --quick (seconds of CPU per series); add --deep"
+            )
+    models = tuple(dict.fromkeys(["naive2", *(m for m in wanted if m not in skipped)]))
+    return models, skipped
 
 
 def _nice() -> None:
@@ -168,6 +195,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5, help="latency runs (median reported)")
     ap.add_argument("--members", default=",".join(DEFAULT_MEMBERS), help="ensemble members")
     ap.add_argument("--power", type=float, default=2.0, help="weight = error ** -power")
+    ap.add_argument("--deep", action="store_true", help="score the LSTM under --quick too")
+    ap.add_argument("--models", default="", help="single models to score (default: all)")
     args = ap.parse_args()
     began = time.perf_counter()
 
@@ -177,13 +206,16 @@ def main() -> None:
     if args.quick:
         ids = ids[::QUICK_EVERY]
     members = tuple(m for m in args.members.split(",") if m)
+    models, skipped = choose_models(args.models, args.quick, args.deep)
+    for name, reason in skipped.items():
+        print(f"skipped {name}: {reason}")
     tasks = []
     for sid in ids:
         if args.validate:
             history, actual = train[sid][:-HORIZON], train[sid][-HORIZON:]
         else:
             history, actual = train[sid], test[sid][:HORIZON]
-        tasks.append((sid, history, actual, members, args.power))
+        tasks.append((sid, history, actual, members, args.power, models))
 
     workers = max(1, min(2, args.workers))
     with multiprocessing.Pool(workers, initializer=_nice) as pool:
@@ -191,7 +223,7 @@ def main() -> None:
     accuracy_seconds = time.perf_counter() - began
     lat = latency(args.runs)
 
-    names = ["ensemble", *members, *(m for m in MODELS if m not in members)]
+    names = ["ensemble", *members, *(m for m in models if m not in members)]
     summary: dict[str, dict[str, float]] = {}
     for name in names:
         rows = [r["scores"][name] for r in results]
@@ -257,6 +289,7 @@ def main() -> None:
                 "target_owa": TARGET_OWA,
                 "models": {n: {k: round(v, 4) for k, v in s.items()} for n, s in summary.items()},
                 "model_failures": len(failures),
+                "skipped": skipped,
                 "latency_30d_daily_ms": round(median_ms, 1),
                 "latency_runs_ms": [round(v * 1000, 1) for v in lat],
                 "latency_target_ms": TARGET_LATENCY_MS,

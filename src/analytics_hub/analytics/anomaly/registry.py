@@ -3,6 +3,10 @@
 Nothing registers on import. :func:`builtin_registry` returns a fresh registry holding
 the built-in detectors; a plugin adds its own with :meth:`DetectorRegistry.register`,
 and :func:`default_ensemble` builds the measured default ensemble from a registry.
+
+The deep detectors (``lstm_residual``, ``autoencoder``) are built-ins of the optional
+``deep`` extra: they are registered only where PyTorch is installed, and torch itself is
+imported only when one of them first fits.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from typing import Any
 from analytics_hub.analytics.anomaly.alarm import AlarmGate, AlarmPolicy
 from analytics_hub.analytics.anomaly.base import Detector
 from analytics_hub.analytics.anomaly.change import CusumDetector, EwmaDetector
+from analytics_hub.analytics.anomaly.deep import AutoencoderDetector, LstmResidualDetector
 from analytics_hub.analytics.anomaly.ensemble import Ensemble, Vote
 from analytics_hub.analytics.anomaly.forest import ForestDetector
 from analytics_hub.analytics.anomaly.seasonal import SeasonalDetector
+from analytics_hub.analytics.neural import torch_available
 from analytics_hub.errors import ConflictError, NotFoundError
 
 #: a callable that builds a fresh detector from keyword parameters
@@ -83,6 +89,9 @@ def builtin_registry() -> DetectorRegistry:
     registry.register(EwmaDetector.name, EwmaDetector)
     registry.register(CusumDetector.name, CusumDetector)
     registry.register(ForestDetector.name, ForestDetector)
+    if torch_available():
+        registry.register(LstmResidualDetector.name, LstmResidualDetector)
+        registry.register(AutoencoderDetector.name, AutoencoderDetector)
     return registry
 
 

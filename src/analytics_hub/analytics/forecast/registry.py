@@ -2,12 +2,15 @@
 
 Nothing registers itself on import; :func:`default_registry` builds a registry explicitly
 (so tests and the application get the same, order-independent set). Models that need an
-optional dependency which is not installed here (Prophet; the LSTM of the ``deep`` extra)
-hold a named slot that explains what is missing instead of a stand-in model.
+optional dependency (Prophet, the ``prophet`` extra; the LSTM, the ``deep`` extra) are
+registered when that dependency is installed; where it is not, they hold a named slot
+that explains what is missing instead of a stand-in model. Their libraries are imported
+only when such a model first fits.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Sequence
 
 from analytics_hub.analytics.forecast.arima import ARIMA
@@ -15,7 +18,9 @@ from analytics_hub.analytics.forecast.base import Forecaster
 from analytics_hub.analytics.forecast.decomposed import MSTLARIMA, MSTLETS
 from analytics_hub.analytics.forecast.ensemble import DEFAULT_MEMBERS, WeightedEnsemble
 from analytics_hub.analytics.forecast.ets import ETS
+from analytics_hub.analytics.forecast.lstm import LSTMForecaster
 from analytics_hub.analytics.forecast.naive import Naive2, SeasonalNaive
+from analytics_hub.analytics.forecast.prophet import ProphetForecaster
 from analytics_hub.analytics.forecast.theta import Theta
 from analytics_hub.errors import ValidationError
 
@@ -27,6 +32,17 @@ OPTIONAL_MODELS = {
     "prophet": "needs the optional 'prophet' dependency, which is not installed",
     "lstm": "needs the optional 'deep' extra (PyTorch), which is not installed",
 }
+
+#: The optional models, their classes and the package each needs.
+_OPTIONAL: dict[str, tuple[Factory, str]] = {
+    "prophet": (ProphetForecaster, "prophet"),
+    "lstm": (LSTMForecaster, "torch"),
+}
+
+
+def installed(package: str) -> bool:
+    """Whether ``package`` is installed (looked up, not imported: torch takes seconds)."""
+    return importlib.util.find_spec(package) is not None
 
 
 class ForecasterRegistry:
@@ -83,11 +99,16 @@ class ForecasterRegistry:
 
 
 def default_registry() -> ForecasterRegistry:
-    """The built-in forecasters, the default ensemble and the optional slots."""
+    """The built-in forecasters, the default ensemble, and the optional models (or their
+    slots, where their dependency is not installed)."""
     registry = ForecasterRegistry()
     for model in (SeasonalNaive, Naive2, ETS, ARIMA, Theta, MSTLETS, MSTLARIMA):
         registry.register(model.name, model)
     registry.register(WeightedEnsemble.name, registry.ensemble)
     for name, reason in OPTIONAL_MODELS.items():
-        registry.reserve(name, reason)
+        factory, package = _OPTIONAL[name]
+        if installed(package):
+            registry.register(name, factory)
+        else:
+            registry.reserve(name, reason)
     return registry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -22,6 +23,7 @@ from analytics_hub.analytics.anomaly import (
     combine,
     default_ensemble,
 )
+from analytics_hub.analytics.neural import torch_available
 from analytics_hub.errors import ConflictError, NotFoundError, ValidationError
 
 Series = tuple[NDArray[np.float64], NDArray[np.float64]]
@@ -122,12 +124,14 @@ def test_members_read_their_own_metric_of_a_row() -> None:
 
 def test_registry_builtins_plugins_and_errors() -> None:
     registry = builtin_registry()
-    assert registry.names() == ["cusum", "ewma", "forest", "seasonal"]
+    # the deep extra's detectors are built-ins too, where PyTorch is installed
+    deep = ["autoencoder", "lstm_residual"] if torch_available() else []
+    assert registry.names() == sorted(["cusum", "ewma", "forest", "seasonal", *deep])
     assert "seasonal" in registry
     assert registry.create("ewma", alpha=0.1).name == "ewma"
     with pytest.raises(ConflictError):
         registry.register("ewma", EwmaDetector)
-    with pytest.raises(NotFoundError, match="known: cusum"):
+    with pytest.raises(NotFoundError, match=re.escape(f"known: {', '.join(registry.names())}")):
         registry.create("lstm")
 
     class Flat(EwmaDetector):

@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from analytics_hub.analytics.forecast import registry as registry_module
 from analytics_hub.analytics.forecast.backtest import backtest
 from analytics_hub.analytics.forecast.naive import SeasonalNaive
 from analytics_hub.analytics.forecast.service import default_seasons, forecast
@@ -55,7 +56,11 @@ def test_default_seasons_follow_the_step() -> None:
         ({"model": "prophet"}, "not available"),
     ],
 )
-def test_bad_requests_are_validation_errors(kwargs: dict[str, object], message: str) -> None:
+def test_bad_requests_are_validation_errors(
+    kwargs: dict[str, object], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as on an install without the optional extras, so that "prophet" is a missing model
+    monkeypatch.setattr(registry_module, "installed", lambda package: False)
     args: dict[str, object] = {"start": START, "step": HOUR, "horizon": 3}
     args.update(kwargs)
     with pytest.raises(ValidationError, match=message):
