@@ -35,19 +35,17 @@ numbers bit for bit in about 0.1 ms. Batches still go through sklearn.
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
-from sklearn.ensemble import IsolationForest
 
 from analytics_hub.analytics.anomaly.base import FloatArray, StreamingDetector, as_batch
 from analytics_hub.analytics.anomaly.calibrate import TailCalibrator
 
-try:  # sklearn's own formula, so that the direct path matches score_samples exactly
-    from sklearn.ensemble._iforest import _average_path_length
-except ImportError:  # pragma: no cover - another sklearn layout: batches only
-    _average_path_length = None
+if TYPE_CHECKING:  # scikit-learn loads at the first fit, not when the hub starts
+    from sklearn.ensemble import IsolationForest
 
 #: blocks up to this many rows are scored by walking the trees directly
 DIRECT_ROWS = 8
@@ -84,15 +82,17 @@ class _TreeWalk:
         self.depth = max(t.max_depth for t in trees)
         self.trees = np.arange(len(trees))
         self.features = int(model._max_features)
-        assert _average_path_length is not None
+        # sklearn's own formula, so that the direct path matches score_samples exactly
+        from sklearn.ensemble._iforest import _average_path_length
+
         self.denominator = len(trees) * _average_path_length([model._max_samples])
 
     @classmethod
     def of(cls, model: IsolationForest) -> _TreeWalk | None:
         """The walk of ``model``, or None when this sklearn keeps other internals."""
         try:
-            return cls(model) if _average_path_length is not None else None
-        except (AttributeError, AssertionError):  # pragma: no cover - other sklearn
+            return cls(model)
+        except (AttributeError, ImportError):  # pragma: no cover - another sklearn layout
             return None
 
     def scores(self, feats: FloatArray) -> FloatArray | None:
@@ -232,6 +232,8 @@ class ForestDetector(StreamingDetector):
         # the same sample size for every fit keeps raw scores comparable across refits
         # (sklearn normalises path lengths by the sample size)
         samples = min(256, self.min_train_rows)
+        from sklearn.ensemble import IsolationForest
+
         model = IsolationForest(
             n_estimators=self.trees, max_samples=samples, random_state=self.seed
         )

@@ -18,8 +18,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from statsmodels.tsa.arima_process import arma2ma
-from statsmodels.tsa.statespace.sarimax import SARIMAX
 
 from analytics_hub.analytics.forecast.base import FloatArray, Forecaster, Prediction
 from analytics_hub.analytics.forecast.intervals import normal_quantile
@@ -77,6 +75,8 @@ class ARIMA(Forecaster):
         self._integration = integration
         if self._z.size <= integration.size + sum(order) + 2:
             raise ValueError(f"{self._z.size} points are too few for ARIMA{order}")
+        from statsmodels.tsa.statespace.sarimax import SARIMAX  # loaded at the first fit
+
         model = SARIMAX(
             self._z,
             order=order,
@@ -88,6 +88,8 @@ class ARIMA(Forecaster):
             self._result = model.fit(disp=False)
 
     def _predict(self, horizon: int, level: float) -> Prediction:
+        from statsmodels.tsa.arima_process import arma2ma
+
         res = self._result
         with statsmodels_quiet():
             diffed = np.asarray(res.forecast(horizon), dtype=np.float64)

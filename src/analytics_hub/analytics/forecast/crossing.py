@@ -19,7 +19,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from analytics_hub.analytics.forecast.base import FloatArray
 from analytics_hub.analytics.forecast.intervals import normal_quantile
@@ -60,7 +59,9 @@ def step_probabilities(
     spread = np.where(above_median, upper - mean, mean - lower) / z
     with np.errstate(divide="ignore", invalid="ignore"):
         scaled = (threshold - mean) / spread
-    prob = np.asarray(stats.norm.sf(scaled), dtype=np.float64)
+    from scipy.special import ndtr  # here: scipy loads only when a crossing is asked
+
+    prob = np.asarray(ndtr(-scaled), dtype=np.float64)  # the normal survival function
     # Degenerate spreads: the value is the point forecast itself.
     certain = np.where(mean >= threshold, 1.0, 0.0)
     return np.where(spread > 0.0, prob, certain)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import abc
 
 import numpy as np
-from statsmodels.tsa.seasonal import MSTL
 
 from analytics_hub.analytics.forecast.arima import ARIMA
 from analytics_hub.analytics.forecast.base import FloatArray, Forecaster, Prediction
@@ -53,6 +52,8 @@ class Decomposed(Forecaster):
         self._seasons = tuple(p for p in self._seasons if 2 * p < z.size)
         if self._seasons:
             with statsmodels_quiet():
+                from statsmodels.tsa.seasonal import MSTL  # loaded at the first fit
+
                 result = MSTL(z, periods=self._seasons).fit()
             # One column per period, even when there is a single one.
             self._components = np.asarray(result.seasonal, dtype=np.float64).reshape(z.size, -1)

@@ -15,8 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd  # type: ignore[import-untyped]  # no stubs installed
-from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
 from analytics_hub.analytics.forecast.base import FloatArray, Forecaster, Prediction
 from analytics_hub.analytics.forecast.quiet import statsmodels_quiet
@@ -55,6 +53,10 @@ class ETS(Forecaster):
     def _fit_scale(self, z: FloatArray) -> Any:
         m = self.season if 1 < self.season <= MAX_SEASON else 1
         # statsmodels' ETS prediction needs a pandas index (it fails on a bare ndarray).
+        # Loaded at the first fit: pandas and statsmodels cost a second at startup.
+        import pandas as pd  # type: ignore[import-untyped]  # no stubs installed
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
         model = ETSModel(
             pd.Series(z),
             error="add",

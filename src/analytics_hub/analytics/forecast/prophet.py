@@ -25,7 +25,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-import pandas as pd  # type: ignore[import-untyped]  # no stubs installed
 
 from analytics_hub.analytics.forecast.base import FloatArray, Forecaster, Prediction
 from analytics_hub.analytics.forecast.transform import Transform, choose_transform
@@ -38,7 +37,8 @@ SAMPLES = 500
 #: for a yearly one 10).
 MAX_FOURIER = 10
 
-_EPOCH = pd.Timestamp("2000-01-01")
+#: Day 0 of the series: Prophet wants dates, the hub gives it one step per day.
+_EPOCH = "2000-01-01"
 
 
 @contextmanager
@@ -92,10 +92,12 @@ class ProphetForecaster(Forecaster):
 
     def _fit(self, y: FloatArray) -> None:
         prophet_class = _import_prophet()
+        import pandas as pd  # type: ignore[import-untyped]  # loaded with Prophet, not at startup
+
         self._transform = choose_transform(y)
         frame = pd.DataFrame(
             {
-                "ds": _EPOCH + pd.to_timedelta(np.arange(y.size), unit="D"),
+                "ds": pd.Timestamp(_EPOCH) + pd.to_timedelta(np.arange(y.size), unit="D"),
                 "y": self._transform.forward(y),
             }
         )
@@ -116,10 +118,11 @@ class ProphetForecaster(Forecaster):
                 raise ValueError(str(exc)) from exc
 
     def _predict(self, horizon: int, level: float) -> Prediction:
+        import pandas as pd
+
         model = self._model
-        future = pd.DataFrame(
-            {"ds": _EPOCH + pd.to_timedelta(np.arange(self._n, self._n + horizon), unit="D")}
-        )
+        steps = np.arange(self._n, self._n + horizon)
+        future = pd.DataFrame({"ds": pd.Timestamp(_EPOCH) + pd.to_timedelta(steps, unit="D")})
         model.interval_width = level
         state = np.random.get_state()
         np.random.seed(self._seed)  # Prophet samples from the global generator

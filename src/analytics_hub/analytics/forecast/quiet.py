@@ -15,18 +15,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
-from statsmodels.tools.sm_exceptions import (
-    ConvergenceWarning,
-    EstimationWarning,
-    HessianInversionWarning,
-    ModelWarning,
-    ValueWarning,
-)
 
 
 @contextmanager
 def statsmodels_quiet() -> Iterator[None]:
     """Suppress statsmodels' optimisation warnings and numpy overflow warnings inside."""
+    # Imported here: statsmodels costs a second at startup, and only a fit needs it.
+    from statsmodels.tools.sm_exceptions import (
+        ConvergenceWarning,
+        EstimationWarning,
+        HessianInversionWarning,
+        ModelWarning,
+        ValueWarning,
+    )
+
     with (
         warnings.catch_warnings(),
         np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"),

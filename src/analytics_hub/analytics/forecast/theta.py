@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from statsmodels.tsa.forecasting.theta import ThetaModel
 
 from analytics_hub.analytics.forecast.base import FloatArray, Forecaster, Prediction
 from analytics_hub.analytics.forecast.intervals import normal_quantile
@@ -40,6 +39,8 @@ class Theta(Forecaster):
     def _fit(self, y: FloatArray) -> None:
         m = self.season
         positive = bool(np.all(y > 0.0))
+        from statsmodels.tsa.forecasting.theta import ThetaModel  # loaded at the first fit
+
         model = ThetaModel(
             y,
             period=m if m > 1 else None,
