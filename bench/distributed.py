@@ -59,9 +59,8 @@ def run_layout(args: argparse.Namespace, db_url: str, tmp: Path) -> dict[str, An
     layout = HubLayout(tmp, db_url, args.nats_url, stream, prefix, env=env)
     try:
         with layout:
-            for _ in range(args.writers):
-                layout.add("writer")
-            ingest = [layout.add("ingest") for _ in range(args.ingest_nodes)]
+            roles = ["writer"] * args.writers + ["ingest"] * args.ingest_nodes
+            ingest = layout.start(*roles)[args.writers :]
             key = layout.key("bench", "ingest")
             samples: list[tuple[float, float, float]] = []
             stop = threading.Event()

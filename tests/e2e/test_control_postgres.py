@@ -65,7 +65,9 @@ def hubs(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[li
     procs = [HubProcess(data_dir=tmp_path_factory.mktemp(f"hub{i}"), env=env) for i in (1, 2)]
     try:
         for proc in procs:
-            proc.start()
+            proc.launch()  # side by side: both migrate the one database at once
+        for proc in procs:
+            proc.wait_ready()
         yield procs
     finally:
         for proc in procs:

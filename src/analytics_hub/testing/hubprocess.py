@@ -81,9 +81,21 @@ class HubProcess:
 
     def start(self, timeout: float = 60.0) -> HubProcess:
         """Start the server and wait until ``/readyz`` answers 200."""
+        return self.launch().wait_ready(timeout)
+
+    @property
+    def _log_path(self) -> Path:
+        return self.log_path or self.data_dir / "server.log"
+
+    def launch(self) -> HubProcess:
+        """Start the server process without waiting (then :meth:`wait_ready`).
+
+        Several hubs launched before any is waited for start side by side, which is
+        what a layout of role processes does.
+        """
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "HUB_LOG_FORMAT": "json", **self.env}
-        log_path = self.log_path or self.data_dir / "server.log"
+        log_path = self._log_path
         # Append: a restarted server's log follows the first one's.
         log = log_path.open("ab")
         cmd = [
@@ -103,12 +115,17 @@ class HubProcess:
         # Our own command with our own arguments: no untrusted input reaches the shell.
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
         log.close()
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> HubProcess:
+        """Wait until the launched server's ``/readyz`` answers 200 (stop it if never)."""
+        if self.proc is None:
+            raise RuntimeError("the hub was not launched")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"hub exited with {self.proc.returncode}:\n{log_path.read_text()[-4000:]}"
-                )
+                log = self._log_path.read_text()[-4000:]
+                raise RuntimeError(f"hub exited with {self.proc.returncode}:\n{log}")
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
                     return self

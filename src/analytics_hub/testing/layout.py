@@ -72,6 +72,15 @@ class HubLayout:
             node.start()
         return node
 
+    def start(self, *roles: str) -> list[HubProcess]:
+        """Start one process per role side by side; return them once all are ready."""
+        nodes = [self.add(role, start=False) for role in roles]
+        for node in nodes:
+            node.launch()
+        for node in nodes:
+            node.wait_ready()
+        return nodes
+
     def stop(self) -> None:
         """Stop every process that still runs."""
         for node in reversed(self.nodes):

@@ -59,9 +59,7 @@ def test_losing_the_stream_leader_loses_nothing_acknowledged(
     cluster_layout: tuple[HubLayout, NatsCluster],
 ) -> None:
     layout, cluster = cluster_layout
-    layout.add("writer")
-    ingest = layout.add("ingest")
-    api = layout.add("api")
+    _, ingest, api = layout.start("writer", "ingest", "api")
     asset = f"nats-loss-{uuid.uuid4().hex[:8]}"
     senders = Senders(ingest, layout.key("acme", "ingest"), asset).start()
     try:

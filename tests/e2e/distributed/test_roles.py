@@ -42,9 +42,7 @@ async def _pushed_to_every_api(apis: list[HubProcess], read_key: str, post: Any)
 
 
 def test_ingest_writer_and_api_processes_make_one_hub(layout: HubLayout) -> None:
-    writer = layout.add("writer")
-    ingest = layout.add("ingest")
-    api, other_api = layout.add("api"), layout.add("api")
+    writer, ingest, api, other_api = layout.start("writer", "ingest", "api", "api")
     ingest_key, read_key = layout.key("acme", "ingest"), layout.key("acme", "read")
     asset = _asset()
 
@@ -99,9 +97,7 @@ def test_an_ingest_process_refuses_to_wait_for_visibility(layout: HubLayout) -> 
 
 
 def test_writers_share_the_work_and_a_killed_one_loses_nothing(layout: HubLayout) -> None:
-    writers = [layout.add("writer"), layout.add("writer")]
-    ingest = layout.add("ingest")
-    api = layout.add("api")
+    *writers, ingest, api = layout.start("writer", "writer", "ingest", "api")
     asset = _asset()
     senders = Senders(ingest, layout.key("acme", "ingest"), asset).start()
     try:

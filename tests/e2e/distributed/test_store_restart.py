@@ -58,9 +58,7 @@ def test_a_store_restart_during_ingest_loses_nothing(
     private_layout: tuple[HubLayout, PostgresServer],
 ) -> None:
     layout, pg = private_layout
-    writer = layout.add("writer")
-    ingest = layout.add("ingest")
-    api = layout.add("api")
+    writer, ingest, api = layout.start("writer", "ingest", "api")
     read_key = layout.key("acme", "read")
     asset = f"pg-restart-{uuid.uuid4().hex[:8]}"
     senders = Senders(ingest, layout.key("acme", "ingest"), asset).start()
