@@ -263,12 +263,13 @@ class Settings(BaseSettings):
     anomaly_enabled: bool = Field(
         default=True, description="Score every series as its minute rollup closes"
     )
-    anomaly_grace_seconds: float = Field(
-        default=2.0,
+    anomaly_grace_seconds: float | None = Field(
+        default=None,
         ge=0,
         le=30,
-        description="A minute counts as closed this long after it ends (events are visible "
-        "within 1 s of their acknowledgement)",
+        description="A minute counts as closed this long after it ends. Default: 0.5 s in "
+        "a process that commits its own ingest (it first waits until everything "
+        "acknowledged is stored), 2 s in an analytics process apart from the writers",
     )
     anomaly_min_baseline_minutes: int = Field(
         default=1440, ge=0, description="Minutes of history a series needs before it may alarm"

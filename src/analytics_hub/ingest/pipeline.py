@@ -111,6 +111,7 @@ class Pipeline:
         self._abort = threading.Event()  # stop's deadline passed: leave the rest on the bus
         self._thread: threading.Thread | None = None
         self._committed_seq = 0
+        self._acked_seq = 0  # the highest bus position acknowledged as durable
         self._waiters: list[tuple[int, int, Future[None]]] = []  # heap of (seq, n, future)
         self._tiebreak = itertools.count()
         self._last_error: str | None = None
@@ -184,7 +185,38 @@ class Pipeline:
             raise UnavailableError("the hub is shutting down", retry_after=self._retry_after)
         self._check_lag()
         weight = int(table.num_rows) + len(letters)
-        return self._bus.publish(encode_batch(table, list(letters)), max(weight, 1))
+        future = self._bus.publish(encode_batch(table, list(letters)), max(weight, 1))
+        future.add_done_callback(self._note_acked)
+        return future
+
+    def _note_acked(self, future: Future[int]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            seq = future.result()
+            with self._lock:
+                self._acked_seq = max(self._acked_seq, seq)
+
+    @property
+    def can_settle(self) -> bool:
+        """Whether :meth:`settle` can wait here: this process commits its own bus (the
+        journal), whose positions are in commit order."""
+        return self._writer and not self._bus.shared
+
+    def settle(self, timeout: float) -> bool:
+        """Wait until every batch acknowledged so far is committed to the store.
+
+        A barrier for readers that must see all that was acknowledged before a moment
+        (the anomaly stream closing a minute). True once settled; False at the timeout,
+        or at once where the pipeline cannot tell (:attr:`can_settle`).
+        """
+        if not self.can_settle:
+            return False
+        with self._lock:
+            target = self._acked_seq
+        try:
+            self.wait_visible(target).result(timeout)
+        except TimeoutError:
+            return False
+        return True
 
     @property
     def store_rate(self) -> float | None:

@@ -15,15 +15,24 @@ from analytics_hub.settings import Settings
 from analytics_hub.store.anomalies import AnomalyRecord
 from analytics_hub.store.base import EventStore
 
+#: The default grace, with a barrier (the scorer waits until all that was acknowledged is
+#: committed: only requests in flight at the boundary need the time) and without one
+#: (writers elsewhere make an acknowledged event visible within a second).
+GRACE_WITH_BARRIER_S = 0.5
+GRACE_WITHOUT_BARRIER_S = 2.0
 
-def stream_config(settings: Settings) -> StreamConfig:
+
+def stream_config(settings: Settings, *, barrier: bool = False) -> StreamConfig:
     """The streaming scorer's configuration from the settings."""
+    grace = settings.anomaly_grace_seconds
+    if grace is None:
+        grace = GRACE_WITH_BARRIER_S if barrier else GRACE_WITHOUT_BARRIER_S
     return StreamConfig(
         series=SeriesConfig(min_baseline_minutes=settings.anomaly_min_baseline_minutes),
         feedback=FeedbackPolicy(
             step=settings.anomaly_feedback_step, max_offset=settings.anomaly_max_offset
         ),
-        grace_s=settings.anomaly_grace_seconds,
+        grace_s=grace,
         warm_start_hours=settings.anomaly_warm_start_hours,
         max_series=settings.anomaly_max_series,
     )
@@ -36,15 +45,17 @@ def anomaly_features(
     *,
     stream: bool = True,
     group: Membership | None = None,
+    settle: Callable[[float], bool] | None = None,
 ) -> tuple[AnomalyService, list[PeriodicTask]]:
     """The anomaly service, and the tasks to run in the app's lifespan: scoring after
     every minute, and the scheduled retrain (none when detection is off, or when
     ``stream`` is False: a process without the analytics role). With a ``group`` the
-    process scores the series the group's membership gives it."""
-    config = stream_config(settings)
+    process scores the series the group's membership gives it. ``settle`` is the
+    pipeline's barrier where this process commits its own ingest (see ``stream_config``)."""
+    config = stream_config(settings, barrier=settle is not None)
     owns = ownership(group.member_id, group.members) if group is not None else None
     scorer = (
-        AnomalyStream(store, config, publish=publish, owns=owns)
+        AnomalyStream(store, config, publish=publish, owns=owns, settle=settle)
         if settings.anomaly_enabled and stream
         else None
     )

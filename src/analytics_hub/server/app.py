@@ -193,7 +193,12 @@ def create_app(settings: Settings) -> FastAPI:
     # Analytics workers sharing a NATS bus split the series between them.
     group = open_analytics_group(settings) if ANALYTICS in roles else None
     anomalies, anomaly_tasks = anomaly_features(
-        settings, store, announce_anomalies, stream=ANALYTICS in roles, group=group
+        settings,
+        store,
+        announce_anomalies,
+        stream=ANALYTICS in roles,
+        group=group,
+        settle=pipeline.settle if pipeline.can_settle else None,
     )
     # OTLP metrics: stored as metric points straight to the store (decision 0016).
     otlp_metrics, metric_points = metric_point_features(settings, store, otlp_options)

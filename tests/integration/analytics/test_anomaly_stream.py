@@ -119,6 +119,27 @@ def test_a_spike_is_stored_and_published_within_its_minute(
     assert stream.process(spike_minute + MINUTE) is None
 
 
+def test_the_tick_reads_the_minute_only_after_the_barrier_settled(
+    seeded: EventStore, clock: Clock
+) -> None:
+    store = seeded
+    settled: list[float] = []
+
+    def settle(timeout: float) -> bool:
+        if settled:  # the writer commits the minute's last acknowledged events meanwhile
+            _minute(store, NOW, spike=("b", "asset-0"))
+        settled.append(timeout)
+        return True
+
+    stream = AnomalyStream(store, _config(), clock=clock, settle=settle)
+    assert _tick(stream, clock, NOW).primed == len(SERIES)
+    report = _tick(stream, clock, NOW + MINUTE)
+    assert settled == [stream.config.settle_timeout_s] * 2
+    assert report.settle_ms >= 0.0
+    assert report.rows == len(SERIES), "the rows committed during the barrier are read"
+    assert {(a.tenant_id, a.asset_id) for a in report.anomalies} == {("b", "asset-0")}
+
+
 def test_no_alarm_before_a_series_has_a_baseline(seeded: EventStore, clock: Clock) -> None:
     store = seeded
     # 30 hours: the detectors are warm, but this hub asks for 36 hours of baseline

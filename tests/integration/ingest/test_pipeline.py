@@ -199,6 +199,44 @@ def test_visible_waits_for_the_store_commit(store: DuckDBStore, make_bus: MakeBu
         p.stop()
 
 
+def test_settle_waits_until_everything_acknowledged_is_committed(
+    store: DuckDBStore, tmp_path: Path
+) -> None:
+    gate = threading.Event()
+    original = store.write_events
+
+    def held(table):  # type: ignore[no-untyped-def]
+        gate.wait(10)
+        return original(table)
+
+    store.write_events = held  # type: ignore[method-assign]
+    p = Pipeline(store, _bus(tmp_path), policy=QUICK)
+    p.start()
+    try:
+        assert p.can_settle
+        assert p.settle(0.1)  # nothing acknowledged yet: settled at once
+        for i in range(3):
+            p.submit(make_event_rows(100, start=START, seed=i)).result(10)
+        assert not p.settle(0.2), "the store holds nothing yet: not settled"
+        threading.Timer(0.2, gate.set).start()
+        assert p.settle(10)
+        assert _count(store) == 300  # every acknowledged batch, not only the first
+    finally:
+        gate.set()
+        p.stop()
+
+
+def test_settle_cannot_tell_on_a_shared_bus_or_without_a_writer(
+    store: DuckDBStore, make_bus: MakeBus, tmp_path: Path
+) -> None:
+    publisher = Pipeline(store, _bus(tmp_path), policy=QUICK, writer=False)
+    assert not publisher.can_settle
+    assert not publisher.settle(5)
+    bus = make_bus()
+    # NATS: positions of several streams, not in commit order; the journal's are.
+    assert Pipeline(store, bus, policy=QUICK).can_settle is not bus.shared
+
+
 def test_a_failing_store_is_retried_and_nothing_acknowledged_is_lost(
     store: DuckDBStore, make_bus: MakeBus
 ) -> None:

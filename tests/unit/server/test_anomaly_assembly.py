@@ -45,3 +45,31 @@ def test_settings_reach_the_scorer_and_its_tasks(tmp_path: Path) -> None:
         assert len(anomaly_features(never, store, lambda records: None)[1]) == 1
     finally:
         store.close()
+
+
+def test_the_default_grace_is_short_where_the_scorer_has_a_barrier(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    # A barrier (this process commits its own ingest): only requests in flight need time.
+    assert stream_config(settings, barrier=True).grace_s == 0.5
+    # Writers elsewhere: the grace also covers their delay in making events visible.
+    assert stream_config(settings, barrier=False).grace_s == 2.0
+    chosen = Settings(data_dir=tmp_path, anomaly_grace_seconds=0)
+    assert stream_config(chosen, barrier=False).grace_s == 0.0
+
+    store = DuckDBStore(tmp_path / "e.duckdb")
+    store.migrate()
+    try:
+        settled: list[float] = []
+
+        def settle(timeout: float) -> bool:
+            settled.append(timeout)
+            return True
+
+        service, tasks = anomaly_features(settings, store, lambda records: None, settle=settle)
+        assert service.stream is not None
+        assert isinstance(tasks[0], MinuteTask)
+        assert tasks[0].delay(120.0) == 0.5
+        service.stream.tick()  # an empty store: nothing to score, but the barrier came first
+        assert settled == [service.stream.config.settle_timeout_s]
+    finally:
+        store.close()

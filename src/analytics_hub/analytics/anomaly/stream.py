@@ -1,9 +1,12 @@
 """Streaming detection: every series scored as its minute rollup closes.
 
 :meth:`AnomalyStream.tick` runs shortly after each minute boundary (the server's task
-wakes ``grace_s`` after it). A minute counts as closed once the grace has passed: the
-pipeline makes an acknowledged event visible within a second, so the rollups then hold
-every event received before the boundary. A tick:
+wakes ``grace_s`` after it). A minute counts as closed once the grace has passed. Where
+the process commits its own ingest (``settle``, the pipeline's barrier), the tick first
+waits until every event acknowledged by then is in the store, so the rollups hold all that
+was received before the close, and the grace is only an allowance for requests in flight
+at the boundary. Without a barrier (an analytics process apart from the writers) the grace
+must also cover the writers' delay, which is why it is longer there. A tick:
 
 1. reads the closed minutes it has not scored yet (normally one) for every series of
    every tenant, in one store query (:meth:`EventStore.series_minutes`);
@@ -78,7 +81,8 @@ class StreamConfig:
 
     series: SeriesConfig = field(default_factory=SeriesConfig)
     feedback: FeedbackPolicy = field(default_factory=FeedbackPolicy)
-    grace_s: float = 2.0
+    grace_s: float = 0.5
+    settle_timeout_s: float = 5.0
     warm_start_hours: float = 48.0
     max_series: int = 1000
     idle_minutes: int = 1440
@@ -99,9 +103,10 @@ class TickReport:
     query_ms: float  # the one rollup query
     score_ms: float
     write_ms: float
-    stored_ms: float  # from the start of the tick until the anomalies were stored
+    stored_ms: float  # from the end of the settle wait until the anomalies were stored
     primed: int
     pending: int
+    settle_ms: float = 0.0  # waiting for acknowledged events to be committed first
 
 
 def _version_of(
@@ -166,8 +171,11 @@ class AnomalyStream:
         clock: Callable[[], datetime] = _utc_now,
         registry: DetectorRegistry | None = None,
         owns: Callable[[SeriesKey], bool] | None = None,
+        settle: Callable[[float], bool] | None = None,
     ) -> None:
         self._store = store
+        # Waits (up to a timeout) until what was acknowledged is committed: Pipeline.settle.
+        self._settle = settle
         # The series this process scores when analytics workers split them (sharding.py).
         self._owns = owns
         self.config = config or StreamConfig()
@@ -220,7 +228,13 @@ class AnomalyStream:
     def tick(self) -> TickReport | None:
         """Score the minutes closed by now (see the module docstring); None if none."""
         boundary = minute_floor(self._clock() - timedelta(seconds=self.config.grace_s))
-        return self.process(boundary)
+        began = time.perf_counter()
+        if self._settle is not None and not self._settle(self.config.settle_timeout_s):
+            # Score anyway: a slow store must not stop detection; late rows miss this tick.
+            log.warning("the store is behind ingest: scoring the minute without its backlog")
+        settle_ms = (time.perf_counter() - began) * 1000
+        report = self.process(boundary)
+        return None if report is None else replace(report, settle_ms=settle_ms)
 
     def process(self, boundary: datetime) -> TickReport | None:
         """Score every series' minutes up to ``boundary`` not scored yet."""
