@@ -74,8 +74,11 @@ typecheck: $(STAMP)
 layers: $(STAMP)
 	$(BIN)/lint-imports
 
+## Two workers, a test file each at a time (module fixtures stay one per file); most of
+## the end-to-end tests wait on processes, so two run side by side at little cost.
+PYTEST_WORKERS ?= 2
 pytest: $(STAMP)
-	$(BIN)/python -m pytest --cov --cov-report=term --durations=15 tests  # the slowest, to keep the suite under 20 min
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --cov --cov-report=term --durations=15 tests  # the slowest, to keep the suite under 20 min
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
