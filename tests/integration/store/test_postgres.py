@@ -24,6 +24,7 @@ from analytics_hub.store.base import RetentionPolicy, WriteResult
 from analytics_hub.store.postgres import PostgresStore
 from analytics_hub.store.postgres_rollups import latency_bin_sql
 from analytics_hub.store.postgres_schema import MIGRATIONS, Migration
+from analytics_hub.store.rollup_tables import ROLLUPS
 from analytics_hub.testing.rows import make_event_rows
 
 SQL_TYPES = {
@@ -122,6 +123,21 @@ def test_events_are_partitioned_by_claimed_day_with_the_key_and_query_indexes(
         "CREATE INDEX events_tenant_asset_ts ON ONLY public.events USING btree"
         " (tenant_id, asset_id, ts)",
         "CREATE INDEX events_ts_brin ON ONLY public.events USING brin (ts)",
+    }
+
+
+@pytest.mark.parametrize("table", [r.name for r in ROLLUPS])
+def test_rollups_are_indexed_by_tenant_and_bucket_and_by_bucket_with_b_trees(
+    pg: PostgresStore, table: str
+) -> None:
+    indexes = {
+        r[0] for r in pg.fetch("SELECT indexdef FROM pg_indexes WHERE tablename = ?", [table]).rows
+    }
+    # No block-range index: compaction leaves old buckets at the heap's end, and the
+    # planner chose such an index over the tenant's (migration 9).
+    assert indexes == {
+        f"CREATE INDEX {table}_tenant_bucket ON public.{table} USING btree (tenant_id, bucket)",
+        f"CREATE INDEX {table}_bucket ON public.{table} USING btree (bucket)",
     }
 
 
