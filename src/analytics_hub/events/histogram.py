@@ -11,7 +11,7 @@ bins as this module.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 ALPHA = 0.01
 GAMMA = (1 + ALPHA) / (1 - ALPHA)
@@ -35,19 +35,43 @@ def quantile(bins: Iterable[tuple[int, int]], q: float) -> float | None:
     Uses the nearest-rank definition on the merged counts. ``None`` for an empty
     histogram.
     """
+    return quantiles(bins, (q,))[0]
+
+
+def quantiles(bins: Iterable[tuple[int, int]], qs: Sequence[float]) -> list[float | None]:
+    """Several quantiles of one histogram (as :func:`quantile`), in one pass over it.
+
+    Bins may repeat (their counts add up) and come in any order.
+    """
     merged: dict[int, int] = {}
     for b, c in bins:
         merged[b] = merged.get(b, 0) + c
     total = sum(merged.values())
     if total <= 0:
-        return None
-    rank = max(1, math.ceil(q * total))
-    seen = 0
+        return [None] * len(qs)
+    ranks = [max(1, math.ceil(q * total)) for q in qs]
+    order = sorted(range(len(qs)), key=ranks.__getitem__)  # the quantiles, lowest first
+    out: list[float | None] = [None] * len(qs)
+    seen, j = 0, 0
     for b in sorted(merged):
         seen += merged[b]
-        if seen >= rank:
-            return value_of(b)
-    return value_of(max(merged))  # pragma: no cover - unreachable when counts are positive
+        while j < len(order) and seen >= ranks[order[j]]:
+            out[order[j]] = value_of(b)
+            j += 1
+        if j == len(order):
+            return out
+    for k in order[j:]:  # pragma: no cover - unreachable when counts are positive
+        out[k] = value_of(max(merged))
+    return out
 
 
-__all__ = ["ALPHA", "GAMMA", "LN_GAMMA", "MIN_VALUE", "bin_of", "quantile", "value_of"]
+__all__ = [
+    "ALPHA",
+    "GAMMA",
+    "LN_GAMMA",
+    "MIN_VALUE",
+    "bin_of",
+    "quantile",
+    "quantiles",
+    "value_of",
+]

@@ -203,7 +203,8 @@ def _total_percentiles(series: _Rows) -> dict[str, float | None] | None:
     if series.histograms is None:
         return None
     merged = [pair for bins in series.histograms for pair in bins]
-    return {alias: histogram.quantile(merged, q) for alias, q in _QUANTILES.items()}
+    found = histogram.quantiles(merged, list(_QUANTILES.values()))
+    return dict(zip(_QUANTILES, found, strict=True))
 
 
 def _series(

@@ -196,12 +196,19 @@ class QueryService:
         merged = plan.rollup_percentiles
         rows: list[dict[str, Any]] = []
         bins_of: dict[int, list[tuple[int, int]]] = {}  # by id(row): rows may be re-sorted
+        wanted = [a.quantile for a in plan.aggregates if a.quantile is not None]
+        counts_at = index.get("hc")  # PostgreSQL: bins in ``h``, their counts in ``hc``
         for r in result.rows:
             row: dict[str, Any] = {k.name: r[index[f"g{i}"]] for i, k in enumerate(plan.group_keys)}
-            bins = _histogram(r[index["h"]]) if merged else []
+            bins = (
+                _histogram(r[index["h"]], None if counts_at is None else r[counts_at])
+                if merged
+                else []
+            )
+            found = iter(histogram.quantiles(bins, wanted) if merged and wanted else ())
             for i, a in enumerate(plan.aggregates):
                 if merged and a.quantile is not None:
-                    row[a.alias] = histogram.quantile(bins, a.quantile)
+                    row[a.alias] = next(found)
                 else:
                     row[a.alias] = r[index[f"a{i}"]]
             rows.append(row)
@@ -222,11 +229,14 @@ class QueryService:
         return [{k: jsonable(v) for k, v in row.items()} for row in rows], next_cursor, histograms
 
 
-def _histogram(value: object) -> list[tuple[int, int]]:
-    """The ``h`` column as ``(bin, count)`` pairs: a list of ``{b, c}`` structs (DuckDB)
-    or of ``[bin, count]`` pairs (PostgreSQL)."""
+def _histogram(value: object, counts: object = None) -> list[tuple[int, int]]:
+    """A row's histogram as ``(bin, count)`` pairs: ``h`` a list of ``{b, c}`` structs
+    (DuckDB), or ``h`` the bins and ``counts`` (the ``hc`` column) their counts, two
+    arrays of the same order (PostgreSQL)."""
     if not isinstance(value, list):
         return []
+    if isinstance(counts, list):
+        return [(int(b), int(c)) for b, c in zip(value, counts, strict=True) if b is not None]
     if value and isinstance(value[0], dict):
         return [(int(item["b"]), int(item["c"])) for item in value if item["b"] is not None]
     return [(int(b), int(c)) for b, c in value if b is not None]

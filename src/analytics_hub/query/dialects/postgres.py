@@ -264,10 +264,13 @@ def _compile_rollup(plan: AggregatePlan) -> Compiled:
             [*keys, *others, "CAST(NULL AS bigint) AS b", "CAST(NULL AS bigint) AS c"]
         )
         binned = ", ".join([*keys, *(f"NULL AS {o}" for o in others), "h.b", "h.c"])
-        # The histogram as one array of [bin, count] pairs: several times cheaper to
-        # build than a JSON document of objects. The arrays are unnested in the select
-        # list (a ProjectSet), not in FROM, which materialises each row's arrays.
-        select.append("array_agg(ARRAY[b, c] ORDER BY b) FILTER (WHERE b IS NOT NULL) AS h")
+        # The histogram as two arrays, the bins and their counts: several times cheaper
+        # to build than pairs or a JSON document, and unordered (quantiles sort). Two
+        # aggregates of one grouping see its rows in the same order, so the arrays line
+        # up. The arrays are unnested in the select list (a ProjectSet), not in FROM,
+        # which materialises each row's arrays.
+        select.append("array_agg(b) FILTER (WHERE b IS NOT NULL) AS h")
+        select.append("array_agg(c) FILTER (WHERE b IS NOT NULL) AS hc")
         sql = (
             f"WITH seg AS MATERIALIZED ({seg_sql}), "
             f"bins AS (SELECT {key_list}b, CAST(sum(c) AS bigint) AS c FROM"
