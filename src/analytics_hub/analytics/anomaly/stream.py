@@ -81,7 +81,8 @@ class StreamConfig:
 
     series: SeriesConfig = field(default_factory=SeriesConfig)
     feedback: FeedbackPolicy = field(default_factory=FeedbackPolicy)
-    grace_s: float = 0.5
+    # Safe without a barrier; the server passes 0.5 s where it has one (stream_config).
+    grace_s: float = 2.0
     settle_timeout_s: float = 5.0
     warm_start_hours: float = 48.0
     max_series: int = 1000
