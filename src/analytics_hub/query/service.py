@@ -237,9 +237,7 @@ def _histogram(value: object, counts: object = None) -> list[tuple[int, int]]:
         return []
     if isinstance(counts, list):
         return [(int(b), int(c)) for b, c in zip(value, counts, strict=True) if b is not None]
-    if value and isinstance(value[0], dict):
-        return [(int(item["b"]), int(item["c"])) for item in value if item["b"] is not None]
-    return [(int(b), int(c)) for b, c in value if b is not None]
+    return [(int(item["b"]), int(item["c"])) for item in value if item["b"] is not None]
 
 
 def _comparator(sort: tuple[SortKey, ...]) -> Callable[[dict[str, Any], dict[str, Any]], int]:
