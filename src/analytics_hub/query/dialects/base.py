@@ -6,8 +6,9 @@ A dialect never sees user text as SQL: field names arrive resolved to catalogue 
 Column labels of an aggregate statement are fixed so that the service can map them back
 without parsing SQL: ``g0, g1, ...`` are the group keys in order, ``a0, a1, ...`` the
 aggregates in order (a percentile answered from rollups has no ``a`` column: it is
-computed from ``h``), and ``h`` is the merged latency histogram of the row, a list of
-``{b: bin, c: count}``, present only when the plan merges histograms.
+computed from ``h``), and ``h`` is the merged latency histogram of the row, present only
+when the plan merges histograms: a list of ``{b: bin, c: count}`` (DuckDB), or the bins
+with their counts in a second column ``hc``, two arrays in the same order (PostgreSQL).
 """
 
 from __future__ import annotations

@@ -24,10 +24,18 @@ from __future__ import annotations
 
 from analytics_hub.events.columns import ROLLUP_MEASURES
 from analytics_hub.events.histogram import GAMMA, MIN_VALUE
-from analytics_hub.query.dialects.base import EVENT_SELECT, Compiled, Dialect
+from analytics_hub.query.dialects import common
+from analytics_hub.query.dialects.base import Compiled, Dialect
+from analytics_hub.query.dialects.common import (
+    Params,
+    compile_get_event,
+    labels_of,
+    order_sql,
+    page_sql,
+)
 from analytics_hub.query.fields import FieldSpec
 from analytics_hub.query.planner import AggregatePlan, EventsPlan, Segment
-from analytics_hub.query.validation import AggSpec, GroupKey, Predicate, SortKey
+from analytics_hub.query.validation import AggSpec, GroupKey, Predicate
 
 _INTERVALS: dict[str, str] = {
     "1m": "INTERVAL '1 minute'",
@@ -75,18 +83,7 @@ _RAW_MEASURES: dict[str, str] = {
 _HISTOGRAM = frozenset({"lat_bins", "lat_counts"})
 
 
-class _Params:
-    """Collects parameters in placeholder order."""
-
-    def __init__(self) -> None:
-        self.values: list[object] = []
-
-    def bind(self, value: object) -> str:
-        self.values.append(value)
-        return "?"
-
-
-def _expr(spec: FieldSpec, p: _Params, *, numeric: bool = False) -> str:
+def _expr(spec: FieldSpec, p: Params, *, numeric: bool = False) -> str:
     """SQL for reading a field: a trusted column name, or a JSON path bound as a parameter."""
     if spec.json_path is None:
         return spec.column
@@ -99,7 +96,7 @@ def _expr(spec: FieldSpec, p: _Params, *, numeric: bool = False) -> str:
     return f"hub_try_float8({text})" if numeric else f'({text} COLLATE "C")'
 
 
-def _predicate(pred: Predicate, p: _Params) -> str:
+def _predicate(pred: Predicate, p: Params) -> str:
     def col() -> str:
         return _expr(pred.field, p, numeric=pred.numeric)
 
@@ -135,7 +132,7 @@ def _where(
     seg_end: object,
     predicates: tuple[Predicate, ...],
     tenant_id: str,
-    p: _Params,
+    p: Params,
 ) -> str:
     parts = [
         f"tenant_id = {p.bind(tenant_id)}",
@@ -148,27 +145,14 @@ def _where(
     return f"FROM {table} WHERE " + " AND ".join(parts)
 
 
-def _order(sort: tuple[SortKey, ...], labels: dict[str, str]) -> str:
-    if not sort:
-        return ""
-    terms = [f"{labels[s.name]} {'DESC' if s.descending else 'ASC'} NULLS LAST" for s in sort]
-    return " ORDER BY " + ", ".join(terms)
-
-
-def _labels(plan: AggregatePlan) -> dict[str, str]:
-    labels = {k.name: f"g{i}" for i, k in enumerate(plan.group_keys)}
-    labels.update({a.alias: f"a{i}" for i, a in enumerate(plan.aggregates)})
-    return labels
-
-
-def _group_expr(key: GroupKey, time_col: str, p: _Params) -> str:
+def _group_expr(key: GroupKey, time_col: str, p: Params) -> str:
     if key.bucket is not None:
         return f"date_bin({_INTERVALS[key.bucket]}, {time_col}, {_EPOCH})"
     assert key.field is not None
     return _expr(key.field, p)
 
 
-def _raw_aggregate(agg: AggSpec, p: _Params) -> str:
+def _raw_aggregate(agg: AggSpec, p: Params) -> str:
     if agg.field is None:
         return "count(*)"
     if agg.fn == "count":
@@ -190,14 +174,14 @@ def compile_aggregate(plan: AggregatePlan) -> Compiled:
     """An aggregate statement: straight from ``events``, or combined from segments."""
     if plan.source == "rollup":
         return _compile_rollup(plan)
-    p = _Params()
+    p = Params()
     select = [f"{_group_expr(k, 'ts', p)} AS g{i}" for i, k in enumerate(plan.group_keys)]
     select += [f"{_raw_aggregate(a, p)} AS a{i}" for i, a in enumerate(plan.aggregates)]
     sql = f"SELECT {', '.join(select)} "
     sql += _where("events", "ts", plan.start, plan.end, plan.predicates, plan.tenant_id, p)
     if plan.group_keys:
         sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(plan.group_keys)))
-    sql += _order(plan.sort, _labels(plan))
+    sql += order_sql(plan.sort, labels_of(plan))
     sql += f" LIMIT {p.bind(plan.fetch)} OFFSET {p.bind(plan.offset)}"
     return Compiled(sql, p.values)
 
@@ -222,7 +206,7 @@ def _rollup_aggregate(agg: AggSpec, index: int, measures: tuple[str, ...]) -> st
     return f"count(DISTINCT d{index})"  # count_distinct: the dimension, read as d<i>
 
 
-def _segment_select(seg: Segment, plan: AggregatePlan, measures: list[str], p: _Params) -> str:
+def _segment_select(seg: Segment, plan: AggregatePlan, measures: list[str], p: Params) -> str:
     raw = seg.source == "raw"
     time_col = "ts" if raw else "bucket"
     cols = [f"{_group_expr(k, time_col, p)} AS g{i}" for i, k in enumerate(plan.group_keys)]
@@ -238,7 +222,7 @@ def _segment_select(seg: Segment, plan: AggregatePlan, measures: list[str], p: _
 
 
 def _compile_rollup(plan: AggregatePlan) -> Compiled:
-    p = _Params()
+    p = Params()
     measures = _measures(plan)
     seg_sql = " UNION ALL ".join(_segment_select(s, plan, measures, p) for s in plan.segments)
     keys = [f"g{i}" for i in range(len(plan.group_keys))]
@@ -282,38 +266,13 @@ def _compile_rollup(plan: AggregatePlan) -> Compiled:
     else:
         sql = f"WITH seg AS ({seg_sql}) SELECT {', '.join(select) or 'count(*) AS n'}"
         sql += f" FROM seg{group}{having}"
-    if plan.python_sort:
-        sql += f" LIMIT {p.bind(plan.fetch)}"
-    else:
-        sql += _order(plan.sort, _labels(plan))
-        sql += f" LIMIT {p.bind(plan.fetch)} OFFSET {p.bind(plan.offset)}"
+    sql += page_sql(plan, p)
     return Compiled(sql, p.values)
 
 
 def compile_events(plan: EventsPlan) -> Compiled:
     """A page of raw events, keyset-paged on ``(ts, event_id)``."""
-    p = _Params()
-    sql = f"SELECT {', '.join(EVENT_SELECT)} "
-    sql += _where("events", "ts", plan.start, plan.end, plan.predicates, plan.tenant_id, p)
-    direction = "DESC" if plan.descending else "ASC"
-    if plan.after is not None:
-        cmp = "<" if plan.descending else ">"
-        sql += (
-            f" AND (ts {cmp} {p.bind(plan.after.ts)} OR (ts = {p.bind(plan.after.ts)}"
-            f" AND event_id {cmp} {p.bind(plan.after.event_id)}))"
-        )
-    sql += f" ORDER BY ts {direction}, event_id {direction} LIMIT {p.bind(plan.fetch)}"
-    return Compiled(sql, p.values)
-
-
-def compile_get_event(tenant_id: str, event_id: str) -> Compiled:
-    """One event by id; the most recently received copy if an id was reused."""
-    p = _Params()
-    sql = (
-        f"SELECT {', '.join(EVENT_SELECT)} FROM events WHERE tenant_id = {p.bind(tenant_id)}"
-        f" AND event_id = {p.bind(event_id)} ORDER BY received_at DESC LIMIT 1"
-    )
-    return Compiled(sql, p.values)
+    return common.compile_events(plan, _where)
 
 
 DIALECT = Dialect(
