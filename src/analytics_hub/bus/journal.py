@@ -120,6 +120,10 @@ class JournalBus:
     def publish(self, payload: bytes, weight: int) -> Future[int]:
         """Queue a message for the next group fsync (see the port)."""
         future: Future[int] = Future()
+        # Running from the start: a waiter that gives up (a client gone, a cancelled
+        # request) cannot cancel it, so the sync thread never meets a cancelled future
+        # (setting its result would raise there and stop every later fsync).
+        future.set_running_or_notify_cancel()
         with self._cond:
             if not self._open or self._closing:
                 raise UnavailableError("the hub is shutting down", retry_after=self._retry_after)

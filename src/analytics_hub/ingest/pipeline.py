@@ -248,6 +248,7 @@ class Pipeline:
     def wait_visible(self, seq: int) -> Future[None]:
         """A future that completes once the message at ``seq`` is committed to the store."""
         future: Future[None] = Future()
+        future.set_running_or_notify_cancel()  # a waiter's cancel must not reach the writer
         with self._lock:
             if seq <= self._committed_seq:
                 future.set_result(None)

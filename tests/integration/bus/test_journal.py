@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -37,6 +38,29 @@ def test_messages_come_back_in_order_after_they_are_durable(journal: JournalBus)
     assert journal.lag == 3
     journal.ack(got)
     assert journal.lag == 0
+
+
+def test_a_waiter_that_gives_up_does_not_stop_the_journal(journal: JournalBus) -> None:
+    # A request cancelled while it waits for durability (its client went away) cancels
+    # the future it awaits: that must neither succeed nor stop later fsyncs.
+    futures = [journal.publish(b"gone", 1) for _ in range(50)]
+    assert not any(f.cancel() for f in futures)
+
+    async def waiter() -> None:
+        await asyncio.wrap_future(journal.publish(b"awaited", 1))
+
+    async def cancel_it() -> None:
+        task = asyncio.create_task(waiter())
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel_it())
+    assert [f.result(5) for f in futures] == sorted(f.result(5) for f in futures)
+    assert _publish(journal, b"after")  # the sync thread is alive
+    got = journal.fetch(max_weight=100, timeout=1)
+    assert [d.payload for d in got] == [b"gone"] * 50 + [b"awaited", b"after"]
 
 
 def test_fetch_respects_max_weight_but_always_returns_one(journal: JournalBus) -> None:

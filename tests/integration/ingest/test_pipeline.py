@@ -211,6 +211,26 @@ def test_settle_waits_until_everything_acknowledged_is_committed(
         p.stop()
 
 
+def test_a_visibility_waiter_that_gives_up_does_not_stop_the_writer(
+    store: DuckDBStore, tmp_path: Path
+) -> None:
+    gate = _hold_writes(store)
+    p = Pipeline(store, _bus(tmp_path), policy=QUICK)
+    p.start()
+    try:
+        seq = p.submit(make_event_rows(10, start=START, seed=1)).result(10)
+        waiting = p.wait_visible(seq)
+        assert not waiting.cancel(), "a client gone must not cancel the writer's future"
+        gate.set()
+        waiting.result(10)
+        p.submit(make_event_rows(10, start=START, seed=2)).result(10)
+        assert p.settle(10)
+        assert _count(store) == 20  # the writer went on
+    finally:
+        gate.set()
+        p.stop()
+
+
 def test_settle_cannot_tell_on_a_shared_bus_or_without_a_writer(
     store: DuckDBStore, make_bus: MakeBus, tmp_path: Path
 ) -> None:
