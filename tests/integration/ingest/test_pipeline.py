@@ -191,44 +191,43 @@ def test_visible_waits_for_the_store_commit(store: DuckDBStore, make_bus: MakeBu
         p.stop()
 
 
-def test_settle_waits_until_everything_acknowledged_is_committed(
-    store: DuckDBStore, tmp_path: Path
-) -> None:
+@pytest.fixture
+def held(store: DuckDBStore, tmp_path: Path) -> Iterator[tuple[Pipeline, threading.Event]]:
+    """A running pipeline on the journal whose store writes wait until the event is set."""
     gate = _hold_writes(store)
     p = Pipeline(store, _bus(tmp_path), policy=QUICK)
     p.start()
-    try:
-        assert p.can_settle
-        assert p.settle(0.1)  # nothing acknowledged yet: settled at once
-        for i in range(3):
-            p.submit(make_event_rows(100, start=START, seed=i)).result(10)
-        assert not p.settle(0.2), "the store holds nothing yet: not settled"
-        threading.Timer(0.2, gate.set).start()
-        assert p.settle(10)
-        assert _count(store) == 300  # every acknowledged batch, not only the first
-    finally:
-        gate.set()
-        p.stop()
+    yield p, gate
+    gate.set()
+    p.stop()
+
+
+def test_settle_waits_until_everything_acknowledged_is_committed(
+    store: DuckDBStore, held: tuple[Pipeline, threading.Event]
+) -> None:
+    p, gate = held
+    assert p.can_settle
+    assert p.settle(0.1)  # nothing acknowledged yet: settled at once
+    for i in range(3):
+        p.submit(make_event_rows(100, start=START, seed=i)).result(10)
+    assert not p.settle(0.2), "the store holds nothing yet: not settled"
+    threading.Timer(0.2, gate.set).start()
+    assert p.settle(10)
+    assert _count(store) == 300  # every acknowledged batch, not only the first
 
 
 def test_a_visibility_waiter_that_gives_up_does_not_stop_the_writer(
-    store: DuckDBStore, tmp_path: Path
+    store: DuckDBStore, held: tuple[Pipeline, threading.Event]
 ) -> None:
-    gate = _hold_writes(store)
-    p = Pipeline(store, _bus(tmp_path), policy=QUICK)
-    p.start()
-    try:
-        seq = p.submit(make_event_rows(10, start=START, seed=1)).result(10)
-        waiting = p.wait_visible(seq)
-        assert not waiting.cancel(), "a client gone must not cancel the writer's future"
-        gate.set()
-        waiting.result(10)
-        p.submit(make_event_rows(10, start=START, seed=2)).result(10)
-        assert p.settle(10)
-        assert _count(store) == 20  # the writer went on
-    finally:
-        gate.set()
-        p.stop()
+    p, gate = held
+    seq = p.submit(make_event_rows(10, start=START, seed=1)).result(10)
+    waiting = p.wait_visible(seq)
+    assert not waiting.cancel(), "a client gone must not cancel the writer's future"
+    gate.set()
+    waiting.result(10)
+    p.submit(make_event_rows(10, start=START, seed=2)).result(10)
+    assert p.settle(10)
+    assert _count(store) == 20  # the writer went on
 
 
 def test_settle_cannot_tell_on_a_shared_bus_or_without_a_writer(

@@ -220,11 +220,16 @@ class LstmResidualDetector(WindowModelDetector):
         )
         self._weights: LstmWeights | None = None
 
-    def _inputs(self, windows: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Centred, scaled inputs ``(n, window, 1)`` and targets ``(n, 1)``."""
+    def _context(self, windows: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Each window's centre ``(n, 1)`` and its rows before the last, centred, scaled
+        and clipped: the network's input ``(n, window, 1)``."""
         context = windows[:, :-1]
         centre = context.mean(axis=1, keepdims=True)
-        x = np.clip((context - centre) / self._spread, -CLIP, CLIP)[:, :, None]
+        return centre, np.clip((context - centre) / self._spread, -CLIP, CLIP)[:, :, None]
+
+    def _inputs(self, windows: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Centred, scaled inputs ``(n, window, 1)`` and targets ``(n, 1)``."""
+        centre, x = self._context(windows)
         y = np.clip((windows[:, -1:] - centre) / self._spread, -CLIP, CLIP)
         return x, y
 
@@ -238,9 +243,7 @@ class LstmResidualDetector(WindowModelDetector):
 
     def _errors(self, windows: FloatArray) -> FloatArray:
         assert self._weights is not None
-        context = windows[:, :-1]
-        centre = context.mean(axis=1, keepdims=True)
-        x = np.clip((context - centre) / self._spread, -CLIP, CLIP)[:, :, None]
+        centre, x = self._context(windows)
         predicted = lstm_forward(self._weights, x)[:, 0] * self._spread + centre[:, 0]
         # unclipped: the residual of a huge spike must stay huge
         out: FloatArray = np.abs(windows[:, -1] - predicted) / self._spread
