@@ -4,7 +4,9 @@ Ingest publishes one message per accepted request and acknowledges the request o
 bus says the message is durable. A writer fetches many messages at a time, commits them
 to the store in one transaction, and only then acknowledges them on the bus. Delivery is
 at least once: after a crash, messages that were not acknowledged are delivered again,
-and the writer's idempotent store writes make that harmless.
+and the writer's idempotent store writes make that harmless. Because acknowledging
+follows the commit, ``settle`` is a barrier for readers of the store: once everything
+the bus held at a moment is acknowledged, the store holds it.
 
 Messages are opaque bytes with a weight (the number of events they carry), which is what
 bounds the bus: when the weight published but not yet acknowledged would exceed the
@@ -98,6 +100,16 @@ class EventBus(Protocol):
 
         A bus that counts delivery attempts moves a message that keeps failing, with
         ``error``, to its dead-letter subject instead of delivering it again.
+        """
+        ...
+
+    def settle(self, timeout: float) -> bool:
+        """Wait until every message durable on the bus at the call has been acknowledged
+        by its consumer group (committed by the writers).
+
+        True once so; False at the timeout, or where the bus cannot tell (not open, not
+        reachable). Never raises. Messages published after the call need not be
+        acknowledged.
         """
         ...
 

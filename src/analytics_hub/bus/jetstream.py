@@ -1,4 +1,4 @@
-"""JetStream plumbing of ``NatsBus``: setup, message encoding, retried publishes, dead letters.
+"""JetStream plumbing of ``NatsBus``: setup, encoding, retried publishes, dead letters, settling.
 
 The coroutines run on the bus's private event loop; the encoding functions in the
 publishing and fetching threads. Two facts measured on nats-server 2.9 shape it (see the
@@ -274,6 +274,63 @@ async def publish(
     return seq
 
 
+async def stream_last_seq(js: JetStreamContext, stream: str, *, timeout: float) -> int:
+    """The sequence of the last message ``stream`` stored (0 while it never stored any)."""
+    info = await asyncio.wait_for(js.stream_info(stream), timeout)
+    return int(info.state.last_seq)
+
+
+def acked_through(info: api.ConsumerInfo, seq: int) -> bool:
+    """Whether the consumer has acknowledged every message of its stream up to ``seq``.
+
+    Its ack floor says so (a ``term``, as dead-lettering does, moves the floor too); so
+    does having nothing left to deliver and nothing unacknowledged, for a stream whose
+    first messages aged out before the consumer was delivered them, where the floor can
+    stay behind.
+    """
+    floor = info.ack_floor.stream_seq if info.ack_floor else 0
+    return floor >= seq or (not info.num_pending and not info.num_ack_pending)
+
+
+async def wait_acked(
+    js: JetStreamContext,
+    *,
+    stream: str,
+    durable: str,
+    deadline: float,
+    interval: float = 0.02,
+    attempt_timeout: float = 2.0,
+) -> bool:
+    """Wait until consumer ``durable`` acknowledged all that ``stream`` held at the call.
+
+    Reads the stream's last sequence, then polls the consumer's info every ``interval``
+    until it is acknowledged through it (:func:`acked_through`). True once so, False
+    when ``deadline`` (monotonic) passes first; errors a leader election or a lost
+    connection produces are tried again until then, others raise.
+    """
+
+    def left() -> float:
+        return max(0.001, min(attempt_timeout, deadline - monotonic()))
+
+    target: int = await retry(
+        f"stream info {stream}",
+        lambda: stream_last_seq(js, stream, timeout=left()),
+        deadline=deadline,
+        first_delay=interval,
+    )
+    while True:
+        try:
+            info = await js.consumer_info(stream, durable, timeout=left())
+            if acked_through(info, target):
+                return True
+        except RETRYABLE as exc:
+            log.debug("jetstream consumer info failed; retrying", error=repr(exc))
+        pause = deadline - monotonic()
+        if pause <= 0:
+            return False
+        await asyncio.sleep(min(interval, pause))
+
+
 async def dead_letter(
     js: JetStreamContext,
     msg: Msg,
@@ -332,6 +389,7 @@ __all__ = [
     "WEIGHT",
     "NatsTuning",
     "Wire",
+    "acked_through",
     "dead_letter",
     "decode_payload",
     "encode_part",
@@ -341,5 +399,7 @@ __all__ = [
     "publish",
     "retry",
     "setup",
+    "stream_last_seq",
+    "wait_acked",
     "weight_of",
 ]

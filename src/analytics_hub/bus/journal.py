@@ -10,6 +10,8 @@ acknowledged position is kept in a small file; segments wholly below it are dele
 open, frames above the position are delivered again (at least once; the store's writes
 are idempotent). A torn frame at the end of the last segment, the trace of a crash in the
 middle of an append, was never acknowledged to anybody and is cut off.
+
+``settle`` waits until the acknowledged position reaches the last one fsynced at the call.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ class JournalBus:
         self._lag = 0  # weight published or recovered, not acknowledged
         self._next_seq = 1
         self._acked = 0
+        self._durable = 0  # the last position fsynced (or recovered): deliverable
         self._segments: list[_Segment] = []
         self._fd = -1
         self._size = 0
@@ -111,6 +114,7 @@ class JournalBus:
         self._acked = self._read_acked()
         self._recover()
         self._next_seq = max(self._next_seq, self._acked + 1)
+        self._durable = self._next_seq - 1
         self._start_segment()
         self._closing = False
         self._open = True
@@ -199,6 +203,22 @@ class JournalBus:
                 self._ready_weight += delivery.weight
             self._cond.notify_all()
 
+    def settle(self, timeout: float) -> bool:
+        """Wait until the consumer acknowledged every message durable at the call.
+
+        Positions are acknowledged in order by the one consumer (the in-process writer).
+        False at the timeout, or when the journal is not open or closes meanwhile.
+        """
+        deadline = monotonic() + timeout
+        with self._cond:
+            target = self._durable
+            while self._acked < target:
+                left = deadline - monotonic()
+                if left <= 0 or not self._open:
+                    return False
+                self._cond.wait(left)
+            return self._open
+
     def close(self) -> None:
         """Flush what is pending, stop the sync thread, close the segment."""
         with self._cond:
@@ -214,6 +234,7 @@ class JournalBus:
                 os.close(self._fd)
                 self._fd = -1
             self._open = False
+            self._cond.notify_all()  # settle's waiters give up
 
     # -- the sync thread ----------------------------------------------------------------
 
@@ -242,6 +263,7 @@ class JournalBus:
         self._size += len(data)
         with self._cond:
             self._segments[-1].last_seq = batch[-1].seq
+            self._durable = batch[-1].seq
             for p in batch:
                 self._ready.append(Delivery(seq=p.seq, payload=p.payload, weight=p.weight))
                 self._ready_weight += p.weight

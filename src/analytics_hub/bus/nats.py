@@ -13,6 +13,7 @@ still working on it, so a slow store does not cost a delivery attempt; a process
 dies stops doing so and its messages are delivered again after the ack wait. A message
 delivered more than ``max_deliveries`` times, or rejected on its last attempt, goes to
 ``deadletter.<subject>`` (a stream of its own) with the error in a header.
+``settle``, a barrier any process can wait at, polls the group's ack floor.
 
 nats-py is asyncio-only and the port is synchronous, called from request threads and the
 writer thread: the client runs on a private event loop in a background thread
@@ -195,6 +196,22 @@ class NatsBus:
         if msgs:
             self._settle(self._areject(msgs, error), "rejecting")
         self._book.release(seqs)
+
+    def settle(self, timeout: float) -> bool:
+        """Wait until the group's ack floor reaches the stream's last seq at the call."""
+        if not self._open or self._closing or self._js is None:
+            return False
+        waiting = jsx.wait_acked(
+            self._js, stream=self.stream, durable=self.group, deadline=monotonic() + timeout,
+            attempt_timeout=self._t.attempt_timeout,
+        )  # fmt: skip
+        try:
+            return self._call(waiting, timeout + self._t.attempt_timeout + 1)
+        except jsx.RETRYABLE as exc:  # no answer by the timeout
+            log.debug("JetStream did not tell whether the writers caught up", error=repr(exc))
+        except Exception as exc:
+            log.warning("cannot ask JetStream whether the writers caught up", error=repr(exc))
+        return False
 
     def close(self) -> None:
         """Wait for publishes in flight, hand held messages back, drain the connection."""

@@ -197,17 +197,24 @@ class Pipeline:
 
     @property
     def can_settle(self) -> bool:
-        """Whether :meth:`settle` can wait here: this process commits its own bus (the
-        journal), whose positions are in commit order."""
-        return self._writer and not self._bus.shared
+        """Whether :meth:`settle` can wait here: on a shared bus (NATS), whatever this
+        process's roles, since the bus tells when its writer group acknowledged what it
+        held; on this process's own bus (the journal), where it commits it itself."""
+        return self._bus.shared or self._writer
 
     def settle(self, timeout: float) -> bool:
         """Wait until every batch acknowledged so far is committed to the store.
 
         A barrier for readers that must see all that was acknowledged before a moment
-        (the anomaly stream closing a minute). True once settled; False at the timeout,
-        or at once where the pipeline cannot tell (:attr:`can_settle`).
+        (the anomaly stream closing a minute). On a shared bus, the bus's own barrier:
+        every message durable on it at the call (whichever process published it) is
+        acknowledged by the writers, who acknowledge after committing. On the journal,
+        the pipeline's committed position reaching the last acknowledged one (journal
+        positions are in commit order). True once settled; False at the timeout, or at
+        once where the pipeline cannot tell (:attr:`can_settle`).
         """
+        if self._bus.shared:
+            return self._bus.settle(timeout)
         if not self.can_settle:
             return False
         with self._lock:

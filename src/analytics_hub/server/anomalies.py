@@ -17,7 +17,10 @@ from analytics_hub.store.base import EventStore
 
 #: The default grace, with a barrier (the scorer waits until all that was acknowledged is
 #: committed: only requests in flight at the boundary need the time) and without one
-#: (writers elsewhere make an acknowledged event visible within a second).
+#: (writers elsewhere make an acknowledged event visible within a second). Every process
+#: on a NATS bus, and one that commits its own journal, has the barrier; without it is
+#: a process that cannot see the writers' progress, such as an analytics-only process on
+#: a journal bus over a PostgreSQL store.
 GRACE_WITH_BARRIER_S = 0.5
 GRACE_WITHOUT_BARRIER_S = 2.0
 
@@ -51,7 +54,9 @@ def anomaly_features(
     every minute, and the scheduled retrain (none when detection is off, or when
     ``stream`` is False: a process without the analytics role). With a ``group`` the
     process scores the series the group's membership gives it. ``settle`` is the
-    pipeline's barrier where this process commits its own ingest (see ``stream_config``)."""
+    pipeline's barrier (``Pipeline.settle``), where it has one: this process commits its
+    own journal, or the bus is NATS, whose writer group's progress any process can wait
+    for (see ``stream_config``)."""
     config = stream_config(settings, barrier=settle is not None)
     owns = ownership(group.member_id, group.members) if group is not None else None
     scorer = (

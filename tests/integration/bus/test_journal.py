@@ -208,3 +208,59 @@ def test_rejected_messages_are_fetched_again_first_and_in_order(journal: Journal
     assert [d.payload for d in again] == [b"a", b"b", b"c"]
     journal.ack(again)
     assert journal.lag == 0
+
+
+def test_settle_is_true_at_once_when_nothing_is_unacknowledged(journal: JournalBus) -> None:
+    t0 = time.monotonic()
+    assert journal.settle(5)
+    _publish(journal, b"a")
+    journal.ack(journal.fetch(max_weight=10, timeout=1))
+    assert journal.settle(5)
+    assert time.monotonic() - t0 < 1.0
+
+
+def test_settle_waits_until_the_durable_messages_are_acknowledged(journal: JournalBus) -> None:
+    _publish(journal, b"a", b"b", b"c")
+    t0 = time.monotonic()
+    assert not journal.settle(0.2), "nothing was acknowledged yet"
+    assert time.monotonic() - t0 >= 0.19
+    got = journal.fetch(max_weight=2, timeout=1)
+    journal.ack(got)
+    assert not journal.settle(0.2), "the last message is still unacknowledged"
+    rest = journal.fetch(max_weight=10, timeout=1)
+    threading.Timer(0.2, journal.ack, args=(rest,)).start()
+    assert journal.settle(5)  # woken by the ack, not at the timeout
+    assert time.monotonic() - t0 < 3.0
+
+
+def test_settle_ignores_what_is_published_after_the_call(journal: JournalBus) -> None:
+    _publish(journal, b"before")
+    first = journal.fetch(max_weight=10, timeout=1)
+
+    def meanwhile() -> None:  # while settle waits: a new message, and only the first acked
+        _publish(journal, b"after")
+        time.sleep(0.1)
+        journal.ack(first)
+
+    threading.Timer(0.3, meanwhile).start()
+    t0 = time.monotonic()
+    assert journal.settle(5)
+    assert time.monotonic() - t0 >= 0.3  # it did wait for the first
+    assert journal.lag == 1  # "after" is durable and unacknowledged
+
+
+def test_settle_counts_recovered_messages_and_is_false_when_closed(tmp_path: Path) -> None:
+    bus = JournalBus(tmp_path / "j", capacity=1000)
+    assert not bus.settle(0.1), "not open: it cannot tell"
+    bus.open()
+    _publish(bus, b"kept")
+    bus.close()
+    again = JournalBus(tmp_path / "j", capacity=1000)
+    again.open()
+    try:
+        assert not again.settle(0.2), "the recovered message is not acknowledged"
+        again.ack(again.fetch(max_weight=10, timeout=1))
+        assert again.settle(1)
+    finally:
+        again.close()
+    assert not again.settle(0.1)
