@@ -156,3 +156,19 @@ def test_training_is_deterministic_and_leaves_torch_as_it_found_it() -> None:
     assert torch.get_num_threads() == threads
     np.testing.assert_array_equal(first.w_hh, second.w_hh)
     np.testing.assert_array_equal(first.head_b, second.head_b)
+
+
+@pytest.mark.parametrize("kind", [LstmResidualDetector, AutoencoderDetector])
+def test_a_staggered_detector_fits_first_later(kind: type[WindowModelDetector]) -> None:
+    t = START + STEP * np.arange(360)
+    v = np.full(360, 45.0)  # flat: its fits are instant
+    plain, later = make(kind), make(kind)
+    later.stagger(400 + 50)  # modulo refit_every (400): 50 rows later
+    plain.score_many(t[:340], v[:340])
+    later.score_many(t[:340], v[:340])
+    assert plain.fitted
+    assert not later.fitted
+    later.score_many(t[340:], v[340:])
+    assert later.fitted
+    with pytest.raises(ValueError, match="before its first row"):
+        later.stagger(1)

@@ -37,10 +37,27 @@ class AlarmGate:
             raise ValueError("quiet_rows must be at least 1")
         self.quiet_rows = quiet_rows
         self._recent: deque[float] = deque(maxlen=quiet_rows)
+        self._seen = 0  # probabilities gated so far
+        # The window's running maxima, decreasing, and their positions: the first is the
+        # window's maximum, so a row costs O(1) instead of a pass over the window. Two
+        # deques of numbers, not one of pairs: tuples would be objects for the cyclic
+        # garbage collector to walk, a million of them for 1,000 series.
+        self._peaks: deque[float] = deque()
+        self._peak_at: deque[int] = deque()
 
     def update(self, p: float) -> float:
         """Gate one probability."""
-        passed = p if not self._recent or p > max(self._recent) else 0.0
+        peaks, at = self._peaks, self._peak_at
+        while at and at[0] < self._seen - self.quiet_rows:  # left the window
+            at.popleft()
+            peaks.popleft()
+        passed = p if not peaks or p > peaks[0] else 0.0
+        while peaks and peaks[-1] <= p:
+            peaks.pop()
+            at.pop()
+        peaks.append(p)
+        at.append(self._seen)
+        self._seen += 1
         self._recent.append(p)
         return passed
 
@@ -56,6 +73,17 @@ class AlarmGate:
         seq = np.concatenate((past, ps))
         prior = sliding_window_view(seq[:-1], self.quiet_rows).max(axis=1)
         self._recent.extend(ps[-self.quiet_rows :].tolist())
+        self._seen += ps.size
+        peaks, at = self._peaks, self._peak_at
+        peaks.clear()
+        at.clear()
+        first = self._seen - len(self._recent)
+        for i, q in enumerate(self._recent):
+            while peaks and peaks[-1] <= q:
+                peaks.pop()
+                at.pop()
+            peaks.append(q)
+            at.append(first + i)
         out: FloatArray = np.where(ps > prior, ps, 0.0)
         return out
 

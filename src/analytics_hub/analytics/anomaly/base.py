@@ -76,6 +76,21 @@ def as_batch(timestamps: ArrayLike, values: ArrayLike) -> tuple[FloatArray, Floa
     return ts, vals
 
 
+@runtime_checkable
+class Refitting(Protocol):
+    """A detector that refits a model every so many rows (the forest, the deep ones).
+
+    Detectors of many series started together (a hub priming every series from the same
+    hours of history) would all refit on the same row, so the scorer that holds them
+    spreads their schedules with :meth:`stagger`.
+    """
+
+    def stagger(self, phase: int) -> None:
+        """Before the first row: fit first ``phase`` rows later (``phase`` is taken
+        modulo the refit interval), so that later refits fall on other rows too."""
+        ...
+
+
 class StreamingDetector(ABC):
     """Shared plumbing: input checks, time order, and the one-by-one ``score_many``.
 
@@ -89,6 +104,9 @@ class StreamingDetector(ABC):
         self._metrics: int | None = None
 
     def _check(self, timestamp: float, row: FloatArray) -> None:
+        self._check_size(timestamp, int(row.size))
+
+    def _check_size(self, timestamp: float, size: int) -> None:
         if not math.isfinite(timestamp):
             raise ValidationError("timestamps must be finite")
         # equal timestamps are allowed (some sources repeat a reading); going back is not
@@ -97,10 +115,10 @@ class StreamingDetector(ABC):
                 f"{self.name}: rows must arrive in time order ({timestamp} after {self._last_ts})"
             )
         if self._metrics is None:
-            self._metrics = int(row.size)
-        elif row.size != self._metrics:
+            self._metrics = size
+        elif size != self._metrics:
             raise ValidationError(
-                f"{self.name}: {row.size} values in a row, earlier rows had {self._metrics}"
+                f"{self.name}: {size} values in a row, earlier rows had {self._metrics}"
             )
         self._last_ts = timestamp
 
@@ -123,6 +141,15 @@ class StreamingDetector(ABC):
 class UnivariateDetector(StreamingDetector):
     """A detector of one metric: a row with more than one value is an error."""
 
+    def update(self, timestamp: float, value: Observation) -> float:
+        """Score one row, then learn from it (see :class:`Detector`)."""
+        if type(value) is not float:  # a plain number skips the array checks: the hot path
+            return super().update(timestamp, value)
+        if not math.isfinite(value):
+            raise ValidationError("values must be finite numbers (got NaN or infinity)")
+        self._check_size(float(timestamp), 1)
+        return self._score_value(float(timestamp), value)
+
     def _score(self, timestamp: float, row: FloatArray) -> float:
         if row.size != 1:
             raise ValidationError(f"{self.name} scores one metric; got {row.size} values")
@@ -137,6 +164,7 @@ __all__ = [
     "Detector",
     "FloatArray",
     "Observation",
+    "Refitting",
     "StreamingDetector",
     "UnivariateDetector",
     "as_batch",

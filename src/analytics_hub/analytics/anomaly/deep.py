@@ -102,6 +102,7 @@ class WindowModelDetector(UnivariateDetector):
         self._history: deque[float] = deque(maxlen=train_rows)  # what the next fit reads
         self._fits = 0
         self._since_fit = 0
+        self._first_fit = min_train_rows
         self._flat: float | None = None  # the level of a series flat over its training rows
         self._trained = False  # whether a network exists to fine-tune
         self._spread = 1.0  # one spread per fit: windows are divided by it
@@ -111,6 +112,12 @@ class WindowModelDetector(UnivariateDetector):
     def fitted(self) -> bool:
         """Whether a model (or a flat level) has been fitted and rows are being scored."""
         return self._fits > 0
+
+    def stagger(self, phase: int) -> None:
+        """Fit first ``phase % refit_every`` rows later (see :class:`.base.Refitting`)."""
+        if self._fits or self._history:
+            raise ValueError("stagger a detector before its first row")
+        self._first_fit = min(self.train_rows, self.min_train_rows + phase % self.refit_every)
 
     def _score_value(self, timestamp: float, value: float) -> float:
         return float(self._score_block(np.array([value]))[0])
@@ -132,7 +139,8 @@ class WindowModelDetector(UnivariateDetector):
 
     def _next_fit_in(self) -> int:
         if not self.fitted:
-            return self.min_train_rows - len(self._history)
+            # getattr: state pickled before staggering existed
+            return getattr(self, "_first_fit", self.min_train_rows) - len(self._history)
         return self.refit_every - self._since_fit
 
     def _score_block(self, values: FloatArray) -> FloatArray:

@@ -60,6 +60,20 @@ def combine(
     return from_surprise(joint)
 
 
+def combine_one(probabilities: Sequence[float], weights: Sequence[float]) -> float:
+    """:func:`combine` of one row under the ``"mean"`` vote, on Python floats.
+
+    The streaming case scores one row per series and metric; this is the same arithmetic
+    (numpy only for the logarithm and the power, so that the bits are the same) without
+    the arrays. ``weights`` must be positive, one per probability.
+    """
+    total, joint = 0.0, 0.0
+    for p, w in zip(probabilities, weights, strict=True):
+        joint += w * -float(np.log10(max(1.0 - p, 1e-300)))
+        total += w
+    return 1.0 - float(np.power(10.0, -(joint / total)))
+
+
 class Ensemble:
     """Scores rows with several detectors, votes, and gates the result into alarms."""
 
@@ -132,4 +146,4 @@ class Ensemble:
         return self.policy.is_alarm(score)
 
 
-__all__ = ["Ensemble", "Vote", "combine"]
+__all__ = ["Ensemble", "Vote", "combine", "combine_one"]

@@ -105,6 +105,8 @@ class SeasonalDetector(UnivariateDetector):
         self._filled = np.zeros(0, dtype=np.int64)  # values held per bucket
         self._n_buckets = 1
         self._scale = RollingMedian(scale_rows)
+        # the reference expected_range built for a row, for that row's update to reuse
+        self._asked: tuple[float, list[float] | None] | None = None
         if step_s is not None:
             self._set_step(step_s)
 
@@ -159,6 +161,7 @@ class SeasonalDetector(UnivariateDetector):
         if self._step is None:
             return None
         reference = self._reference(timestamp)
+        self._asked = (timestamp, reference)
         if reference is None:
             return None
         lo, hi = reference[0], reference[-1]
@@ -167,7 +170,9 @@ class SeasonalDetector(UnivariateDetector):
         return lo, hi
 
     def _raw(self, timestamp: float, x: float) -> float | None:
-        reference = self._reference(timestamp)
+        asked: tuple[float, list[float] | None] | None = getattr(self, "_asked", None)
+        self._asked = None  # (getattr: state pickled before it existed)
+        reference = asked[1] if asked and asked[0] == timestamp else self._reference(timestamp)
         if reference is None:
             return None
         lo, hi = reference[0], reference[-1]

@@ -2,11 +2,12 @@
 
 :meth:`AnomalyStream.tick` runs shortly after each minute boundary (the server's task
 wakes ``grace_s`` after it). A minute counts as closed once the grace has passed. Where
-the process commits its own ingest (``settle``, the pipeline's barrier), the tick first
-waits until every event acknowledged by then is in the store, so the rollups hold all that
-was received before the close, and the grace is only an allowance for requests in flight
-at the boundary. Without a barrier (an analytics process apart from the writers) the grace
-must also cover the writers' delay, which is why it is longer there. A tick:
+the process can wait at a commit barrier (``settle``, the pipeline's: its own journal, or
+the writer group's ack floor on a shared NATS bus), the tick first waits until every
+event acknowledged by then is in the store, so the rollups hold all that was received
+before the close, and the grace is only an allowance for requests in flight at the
+boundary. Without a barrier (an analytics-only process on a journal bus) the grace must
+also cover the writers' delay, which is why it is longer there. A tick:
 
 1. reads the closed minutes it has not scored yet (normally one) for every series of
    every tenant, in one store query (:meth:`EventStore.series_minutes`);
@@ -128,7 +129,7 @@ def _version_of(
         model_id=key[2],
         created_at=created_at,
         reason=reason,
-        parameters=model.config.parameters(),
+        parameters={**model.config.parameters(), "refit_phase": model.phase},
         window_start=datetime.fromtimestamp(timestamps[0], UTC) if timestamps else None,
         window_end=(datetime.fromtimestamp(timestamps[-1] + MINUTE_S, UTC) if timestamps else None),
         minutes=len(timestamps),
@@ -146,9 +147,11 @@ def prime(
     registry: DetectorRegistry | None = None,
     reason: str = "warm_start",
     created_at: datetime,
+    phase: int = 0,
 ) -> tuple[SeriesModel, DetectorVersion]:
-    """A new detector of series ``key`` fed its ``minutes`` (sorted) up to ``end``."""
-    model = SeriesModel(config, registry=registry, offsets=offsets)
+    """A new detector of series ``key`` fed its ``minutes`` (sorted) up to ``end``;
+    ``phase`` places its refits (see :mod:`.series`)."""
+    model = SeriesModel(config, registry=registry, offsets=offsets, phase=phase)
     first = minutes[0].minute.timestamp() if minutes else end.timestamp()
     ts, rows = fill_minutes(minutes, first, end.timestamp())
     scored = model.score(ts, rows, bands=False)
@@ -189,6 +192,8 @@ class AnomalyStream:
         self._offsets: dict[tuple[SeriesKey, str], float] = {}
         self._done: datetime | None = None  # end of the last minute scored
         self._retrain: deque[tuple[list[SeriesKey], str]] = deque()
+        # Numbers the detectors built, so that their refits fall in different minutes.
+        self._built = 0
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # one tick at a time
 
@@ -359,7 +364,9 @@ class AnomalyStream:
                     registry=self._registry,
                     reason=reason,
                     created_at=self._clock(),
+                    phase=self._built,
                 )
+                self._built += 1
                 self._series[key] = model
                 self._series.move_to_end(key)
                 seen = history[key][-1].minute if history.get(key) else end

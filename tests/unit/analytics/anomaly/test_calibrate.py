@@ -68,3 +68,25 @@ def test_bad_parameters_are_refused() -> None:
         TailCalibrator(warmup=2, min_count=5)
     with pytest.raises(ValueError, match="tail_quantile"):
         TailCalibrator(tail_quantile=1.0)
+
+
+@pytest.mark.parametrize(("history", "refit_every"), [(100, 7), (50, 1), (64, 64), (40, 45)])
+def test_a_refit_keeps_exactly_the_sorted_window_of_the_last_scores(
+    history: int, refit_every: int
+) -> None:
+    # Refits update the sorted history in place; it must always be what sorting the
+    # window would give, ties (repeated scores) included.
+    rng = np.random.default_rng(history + refit_every)
+    raws = rng.integers(0, 12, 600).astype(np.float64)  # many repeats
+    one = TailCalibrator(warmup=20, history=history, refit_every=refit_every)
+    block = TailCalibrator(warmup=20, history=history, refit_every=refit_every)
+    fits = 0
+    for i, r in enumerate(raws, start=1):
+        one.update(float(r))
+        if one._since_fit == 0:  # it has just refitted
+            fits += 1
+            window = raws[max(0, i - history) : i]
+            np.testing.assert_array_equal(one._sorted, np.sort(window))
+    block.update_many(raws)
+    np.testing.assert_array_equal(block._sorted, one._sorted)
+    assert fits >= 600 // max(refit_every, 20) - 2

@@ -66,6 +66,28 @@ def test_gate_batches_equal_single_updates() -> None:
     assert block.update_many(np.zeros(0)).shape == (0,)
 
 
+@pytest.mark.parametrize("quiet", [1, 3, 20])
+def test_gate_matches_the_window_maximum_in_any_mix_of_single_and_block_updates(
+    quiet: int,
+) -> None:
+    # single updates keep the window's maxima incrementally; they must agree with the
+    # plain definition (beat every one of the last ``quiet`` rows), ties included
+    ps = np.random.default_rng(quiet).integers(0, 6, 400) / 5.0
+    gate = AlarmGate(quiet)
+    got: list[float] = []
+    i = 0
+    for size in [1, 1, 5, 1, 30, 1, 1, 2, 100] * 10:
+        part = ps[i : i + size]
+        if not part.size:
+            break
+        got += [gate.update(float(p)) for p in part] if size == 1 else list(gate.update_many(part))
+        i += part.size
+    expected = [
+        p if k == 0 or p > ps[max(0, k - quiet) : k].max() else 0.0 for k, p in enumerate(ps[:i])
+    ]
+    assert got == expected
+
+
 def test_policy_offset_moves_the_threshold_by_decades_and_is_reversible() -> None:
     policy = AlarmPolicy(level=0.999)
     assert policy.threshold == pytest.approx(0.999)

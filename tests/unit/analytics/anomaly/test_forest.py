@@ -74,6 +74,18 @@ def test_window_features_per_metric() -> None:
     np.testing.assert_allclose(f[0, 6:], np.std(w[0], axis=0))
 
 
+@pytest.mark.parametrize(("rows", "window"), [(1, 12), (7, 12), (300, 12), (5, 5), (40, 2)])
+def test_window_features_are_numpys_median_and_std_bit_for_bit(rows: int, window: int) -> None:
+    rng = np.random.default_rng(rows + window)
+    for w in (
+        rng.normal(size=(rows, window + 1, 5)) * 1e3,
+        rng.integers(0, 3, (rows, window + 1, 5)).astype(np.float64),  # ties
+    ):
+        f = window_features(w)
+        np.testing.assert_array_equal(f[:, 10:15], w[:, -1, :] - np.median(w[:, :-1, :], axis=1))
+        np.testing.assert_array_equal(f[:, 15:], np.std(w, axis=1))
+
+
 def test_bad_parameters_are_refused() -> None:
     with pytest.raises(ValueError, match="window"):
         ForestDetector(window=1)
@@ -91,3 +103,43 @@ def test_scoring_a_few_rows_directly_matches_sklearn_bit_for_bit() -> None:
         direct = walk.scores(feats)
         assert direct is not None
         assert np.array_equal(direct, -model.score_samples(feats))
+
+
+class FitLog(ForestDetector):
+    """Records after how many rows each fit happened."""
+
+    def __init__(self, **params: object) -> None:
+        base: dict[str, object] = {"train_rows": 400, "min_train_rows": 200, "refit_every": 200}
+        super().__init__(**{**base, "trees": 10, **params})  # type: ignore[arg-type]
+        self.rows = 0
+        self.fits: list[int] = []
+
+    def _score_block(self, rows: np.ndarray) -> np.ndarray:
+        self.rows += rows.shape[0]  # a block ends where a fit is due
+        return super()._score_block(rows)
+
+    def _fit(self) -> None:
+        self.fits.append(self.rows)
+        super()._fit()
+
+
+def test_a_staggered_forest_fits_first_later_and_refits_on_its_own_rows() -> None:
+    t, rows = rollup_rows(3, n=900)
+    plain, later = FitLog(), FitLog()
+    later.stagger(50)
+    plain.score_many(t, rows)
+    later.score_many(t, rows)
+    # the first 12 rows only fill the window: the first fit after 212 rows, then every 200
+    assert plain.fits == [212, 412, 612, 812]
+    assert later.fits == [262, 462, 662, 862]
+
+
+def test_staggering_takes_the_phase_modulo_the_refit_interval_and_only_before_rows() -> None:
+    d = FitLog()
+    d.stagger(200 + 30)  # refit_every is 200: 30 rows later
+    t, rows = rollup_rows(4, n=300)
+    for a, r in zip(t, rows, strict=True):  # one by one, as the stream feeds it
+        d.update(float(a), r)
+    assert d.fits == [242]
+    with pytest.raises(ValueError, match="before its first row"):
+        d.stagger(1)

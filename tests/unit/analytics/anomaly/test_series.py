@@ -192,3 +192,37 @@ def test_cursors_round_trip_and_garbage_is_refused() -> None:
 def test_the_minute_task_wakes_just_after_each_minute(now: float, expected: float) -> None:
     task = MinuteTask("t", lambda: None, offset=2.0)
     assert task.delay(now) == pytest.approx(expected)
+
+
+def test_series_with_other_phases_refit_their_forests_in_other_minutes() -> None:
+    # A hub primes every series from the same hours of history: without phases all
+    # forests would refit in the same minute, and that tick would pay every fit.
+    ts, rows = traffic(1800)
+    models = [SeriesModel(phase=p) for p in (0, 1, 2)]
+    for model in models:
+        model.score(ts, rows, bands=False)
+    since = [model._shared[1]._since_fit for model in models]  # type: ignore[attr-defined]
+    # fitted after 512/1512, 513/1513 and 514/1514 rows (12 rows fill the window first)
+    assert since == [288, 287, 286]
+
+
+def test_minutes_scored_one_at_a_time_score_exactly_as_in_one_call() -> None:
+    # The stream scores one minute per tick on a path of its own (Python floats, not
+    # arrays): it must give the same numbers, bit for bit, as scoring a block.
+    ts, rows = traffic(1800, seed=3)
+    rows[1750] = spike(rows[1750])
+    for i in (1760, 1761, 1790):
+        rows[i] = [0.0, math.nan, math.nan, 0.0, 0.0]  # quiet minutes
+    one, block = SeriesModel(phase=7), SeriesModel(phase=7)
+    one.score(ts[:1700], rows[:1700])
+    block.score(ts[:1700], rows[:1700])
+    singles = [one.score([t], [r]) for t, r in zip(ts[1700:], rows[1700:], strict=True)]
+    whole = block.score(ts[1700:], rows[1700:])
+    for name in ("probability", "score", "alarm", "low", "high"):
+        got = np.concatenate([getattr(s, name) for s in singles])
+        np.testing.assert_array_equal(got, getattr(whole, name), err_msg=name)
+    votes = np.concatenate([s.votes for s in singles], axis=1)
+    np.testing.assert_array_equal(votes, whole.votes)
+    assert whole.alarm[50].any()  # the spike alarms, so the comparison covers an alarm
+    assert np.isfinite(whole.low[10:]).all(axis=0)[0]  # and bands from the baseline
+    assert one.minutes == block.minutes == 1800
