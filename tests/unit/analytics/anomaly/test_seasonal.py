@@ -89,3 +89,16 @@ def test_rolling_median_and_signed_sqrt() -> None:
 def test_bad_parameters_are_refused() -> None:
     with pytest.raises(ValueError, match="period_s"):
         SeasonalDetector(period_s=0)
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 64])
+def test_the_rolling_median_is_the_upper_median_of_the_last_numbers(size: int) -> None:
+    values = np.random.default_rng(size).integers(0, 7, 300).astype(float)  # many ties
+    rolling = RollingMedian(size)
+    for k, v in enumerate(values, start=1):
+        rolling.push(float(v))
+        window = sorted(values[max(0, k - size) : k])
+        assert len(rolling) == len(window)
+        assert rolling.median() == window[len(window) // 2]
+    with pytest.raises(ValueError, match="at least 1"):
+        RollingMedian(0)
