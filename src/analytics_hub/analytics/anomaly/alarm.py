@@ -36,12 +36,12 @@ class AlarmGate:
         if quiet_rows < 1:
             raise ValueError("quiet_rows must be at least 1")
         self.quiet_rows = quiet_rows
-        self._recent: deque[float] = deque(maxlen=quiet_rows)
         self._seen = 0  # probabilities gated so far
         # The window's running maxima, decreasing, and their positions: the first is the
-        # window's maximum, so a row costs O(1) instead of a pass over the window. Two
-        # deques of numbers, not one of pairs: tuples would be objects for the cyclic
-        # garbage collector to walk, a million of them for 1,000 series.
+        # window's maximum, so a row costs O(1) instead of a pass over the window. A
+        # probability that a later, larger one follows can never be a window's maximum
+        # again, so these are all the gate keeps (usually a handful: the garbage
+        # collector has little to walk, and pairs would be objects for it to walk).
         self._peaks: deque[float] = deque()
         self._peak_at: deque[int] = deque()
 
@@ -58,7 +58,6 @@ class AlarmGate:
         peaks.append(p)
         at.append(self._seen)
         self._seen += 1
-        self._recent.append(p)
         return passed
 
     def update_many(self, ps: FloatArray) -> FloatArray:
@@ -66,24 +65,30 @@ class AlarmGate:
         ps = np.asarray(ps, dtype=np.float64).reshape(-1)
         if ps.size == 0:
             return np.zeros(0)
-        # pad the past with -inf so that every row has exactly quiet_rows predecessors
-        past = np.full(self.quiet_rows, -np.inf)
-        if self._recent:
-            past[-len(self._recent) :] = np.fromiter(self._recent, dtype=np.float64)
+        # The past window, every row at its place: the running maxima where they were,
+        # -inf elsewhere (and before the first row), which changes no window's maximum.
+        quiet = self.quiet_rows
+        past = np.full(quiet, -np.inf)
+        start = self._seen - quiet
+        for value, at in zip(self._peaks, self._peak_at, strict=True):
+            if at >= start:
+                past[at - start] = value
         seq = np.concatenate((past, ps))
-        prior = sliding_window_view(seq[:-1], self.quiet_rows).max(axis=1)
-        self._recent.extend(ps[-self.quiet_rows :].tolist())
+        prior = sliding_window_view(seq[:-1], quiet).max(axis=1)
+        # the running maxima of the new window (the last ``quiet`` rows)
+        first = self._seen + ps.size - quiet
         self._seen += ps.size
-        peaks, at = self._peaks, self._peak_at
+        peaks, positions = self._peaks, self._peak_at
         peaks.clear()
-        at.clear()
-        first = self._seen - len(self._recent)
-        for i, q in enumerate(self._recent):
+        positions.clear()
+        for i, q in enumerate(seq[-quiet:].tolist()):
+            if q == -math.inf:
+                continue
             while peaks and peaks[-1] <= q:
                 peaks.pop()
-                at.pop()
+                positions.pop()
             peaks.append(q)
-            at.append(first + i)
+            positions.append(first + i)
         out: FloatArray = np.where(ps > prior, ps, 0.0)
         return out
 

@@ -143,3 +143,20 @@ def test_staggering_takes_the_phase_modulo_the_refit_interval_and_only_before_ro
     assert d.fits == [242]
     with pytest.raises(ValueError, match="before its first row"):
         d.stagger(1)
+
+
+def test_the_training_rows_are_the_last_ones_oldest_first_across_wraparounds() -> None:
+    from collections import deque
+
+    from analytics_hub.analytics.anomaly.forest import _RowRing
+
+    ring, reference = _RowRing(7), deque(maxlen=7)
+    assert ring.rows().size == 0
+    value = 0
+    for n in (1, 3, 2, 5, 1, 9, 7, 2, 20, 1):
+        block = np.arange(value, value + n, dtype=np.float64)[:, None] * [1.0, -1.0]
+        value += n
+        ring.extend(block)
+        reference.extend(block)
+        assert len(ring) == len(reference)
+        np.testing.assert_array_equal(ring.rows(), np.array(reference))
