@@ -7,14 +7,13 @@ tests never see each other's messages on the shared server.
 from __future__ import annotations
 
 import functools
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,8 @@ import nats.errors
 import pytest
 import zstandard
 from nats.js import JetStreamContext
-from tests.conftest import require_service
+from tests.integration.bus.conftest import NATS_URL as URL
+from tests.integration.bus.conftest import MakeBus
 
 from analytics_hub.bus import jetstream as jsx
 from analytics_hub.bus.nats import NatsBus, NatsTuning
@@ -32,45 +32,14 @@ from analytics_hub.events import CANONICAL_MODULES
 from analytics_hub.ingest.batchcodec import decode_batch, encode_batch
 from analytics_hub.ingest.busrouting import route_batch
 from analytics_hub.testing.nats import (
-    DEFAULT_TEST_URL,
-    delete_streams,
-    host_and_port,
     read_stream,
-    unique_names,
 )
 from analytics_hub.testing.natscluster import free_port
 from analytics_hub.testing.rows import make_event_rows
 
 pytestmark = pytest.mark.service
 
-URL = os.environ.get("HUB_TEST_NATS_URL", DEFAULT_TEST_URL)
 CONSUMER = Path(__file__).with_name("nats_crash_consumer.py")
-FAST = NatsTuning(ack_wait=2.0, retry_delay=0.1, lag_interval=0.1, publish_timeout=10.0)
-
-MakeBus = Callable[..., NatsBus]
-
-
-@pytest.fixture
-def make_bus() -> Iterator[MakeBus]:
-    """Buses on one fresh stream (all calls share it), closed and deleted at the end."""
-    host, port = host_and_port(URL)
-    require_service("NATS JetStream", host, port, "nats-server -js -sd /tmp/nats")
-    stream, prefix = unique_names()
-    made: list[NatsBus] = []
-
-    def make(**kwargs: Any) -> NatsBus:
-        options: dict[str, Any] = {
-            "capacity": 1_000_000, "stream": stream, "subject_prefix": prefix, "tuning": FAST,
-        } | kwargs  # fmt: skip
-        bus = NatsBus(URL, **options)
-        made.append(bus)
-        bus.open()
-        return bus
-
-    yield make
-    for bus in made:
-        bus.close()
-    delete_streams(URL, stream, f"{stream}_DEAD")
 
 
 def _publish(bus: NatsBus, *payloads: bytes, weight: int = 1) -> list[int]:

@@ -7,56 +7,25 @@ Every test works on its own stream and subject prefix and deletes them afterward
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from nats.js import JetStreamContext
-from tests.conftest import require_service
+from tests.integration.bus.conftest import NATS_URL as URL
+from tests.integration.bus.conftest import MakeBus
 
 from analytics_hub.bus import jetstream as jsx
 from analytics_hub.bus.nats import NatsBus, NatsTuning
 from analytics_hub.ingest.pipeline import CommitPolicy, Pipeline
 from analytics_hub.store.duckdb import DuckDBStore
-from analytics_hub.testing.nats import DEFAULT_TEST_URL, delete_streams, host_and_port, unique_names
+from analytics_hub.testing.nats import delete_streams
 from analytics_hub.testing.rows import make_event_rows
 
 pytestmark = pytest.mark.service
-
-URL = os.environ.get("HUB_TEST_NATS_URL", DEFAULT_TEST_URL)
-FAST = NatsTuning(ack_wait=5.0, retry_delay=0.1, lag_interval=0.1, publish_timeout=10.0)
-
-MakeBus = Callable[..., NatsBus]
-
-
-@pytest.fixture
-def make_bus() -> Iterator[MakeBus]:
-    """Buses on one fresh stream (all calls share it), closed and deleted at the end."""
-    host, port = host_and_port(URL)
-    require_service("NATS JetStream", host, port, "nats-server -js -sd /tmp/nats")
-    stream, prefix = unique_names()
-    made: list[NatsBus] = []
-
-    def make(*, open_it: bool = True, **kwargs: Any) -> NatsBus:
-        options: dict[str, Any] = {
-            "capacity": 1_000_000, "stream": stream, "subject_prefix": prefix, "tuning": FAST,
-        } | kwargs  # fmt: skip
-        bus = NatsBus(URL, **options)
-        made.append(bus)
-        if open_it:
-            bus.open()
-        return bus
-
-    yield make
-    for bus in made:
-        bus.close()
-    delete_streams(URL, stream, f"{stream}_DEAD")
 
 
 def _publish(bus: NatsBus, *payloads: bytes) -> list[int]:
