@@ -257,6 +257,12 @@ class EventStore(Protocol):
         """A tenant's detector versions, newest first."""
         ...
 
+    def quiet_moment(self) -> None:
+        """Told at a moment when a pause costs least (just after the anomaly stream stored
+        a minute's anomalies, a minute before the next): housekeeping that the store
+        would otherwise do inside some later commit may be done now. Never raises."""
+        ...
+
     def check(self) -> None:
         """Raise ``UnavailableError`` unless the store is writable and queryable."""
         ...

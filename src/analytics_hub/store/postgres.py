@@ -392,6 +392,9 @@ class PostgresStore(PostgresAnomalies, PostgresMetricPoints):
                 recompute=recompute,
             )
 
+    def quiet_moment(self) -> None:
+        """Nothing to do: PostgreSQL checkpoints in the background, off the commits."""
+
     def check(self) -> None:
         """Raise UnavailableError unless a write and a read of ``_health`` both work."""
         now = _utcnow()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from analytics_hub.events.histogram import GAMMA, MIN_VALUE, bin_of
 from analytics_hub.store.duckdb import DuckDBStore
 from analytics_hub.store.duckdb_rollups import latency_bin_sql
 from analytics_hub.store.duckdb_schema import MIGRATIONS, Migration
+from analytics_hub.testing.rows import make_event_rows
 
 SQL_TYPES = {
     "string": "VARCHAR",
@@ -149,3 +151,28 @@ def test_fetch_runs_only_one_select(duck: DuckDBStore) -> None:
         with pytest.raises(ValueError, match="one SELECT"):
             duck.fetch(sql, [])
     assert duck.fetch("SELECT count(*) FROM events", []).rows == [(0,)]
+
+
+def test_a_quiet_moment_checkpoints_a_log_past_its_size_and_keeps_every_row(
+    tmp_path: Path,
+) -> None:
+    start = datetime.now(UTC) - timedelta(hours=1)
+    path = tmp_path / "quiet.duckdb"
+    wal = tmp_path / "quiet.duckdb.wal"
+    store = DuckDBStore(path, threads=2, quiet_checkpoint_bytes=1 << 20)
+    try:
+        store.migrate()
+        store.quiet_moment()  # whatever the log holds after the migrations: no error
+        store.write_events(make_event_rows(200, start=start, seed=1))
+        small = wal.stat().st_size
+        assert 0 < small < 1 << 20
+        store.quiet_moment()
+        assert wal.stat().st_size == small  # below the size: left to DuckDB
+        store.write_events(make_event_rows(5000, start=start, seed=2))
+        assert wal.stat().st_size >= 1 << 20
+        store.quiet_moment()
+        assert not wal.exists() or wal.stat().st_size < small  # folded into the file
+        assert store.fetch("SELECT count(*) FROM events", []).rows == [(5200,)]
+    finally:
+        store.close()
+    store.quiet_moment()  # closed: nothing, and no error

@@ -25,3 +25,10 @@ def test_a_closed_store_is_unavailable_and_closing_twice_is_fine(store: EventSto
 def test_the_store_satisfies_the_port(store: EventStore) -> None:
     assert isinstance(store, EventStore)
     assert store.dialect
+
+
+def test_a_quiet_moment_never_fails_open_or_closed(store: EventStore) -> None:
+    store.quiet_moment()
+    store.check()
+    store.close()
+    store.quiet_moment()

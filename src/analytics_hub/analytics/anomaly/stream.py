@@ -240,6 +240,9 @@ class AnomalyStream:
             log.warning("the store is behind ingest: scoring the minute without its backlog")
         settle_ms = (time.perf_counter() - began) * 1000
         report = self.process(boundary)
+        # The minute's anomalies are out and the next close is a minute away: the store's
+        # deferred housekeeping (DuckDB's checkpoint) costs least now.
+        self._store.quiet_moment()
         return None if report is None else replace(report, settle_ms=settle_ms)
 
     def process(self, boundary: datetime) -> TickReport | None:
