@@ -78,7 +78,8 @@ def as_batch(timestamps: ArrayLike, values: ArrayLike) -> tuple[FloatArray, Floa
 
 @runtime_checkable
 class Refitting(Protocol):
-    """A detector that refits a model every so many rows (the forest, the deep ones).
+    """A detector that refits on a schedule: a model every so many rows (the forest, the
+    deep ones), its calibration every 20 scores (every detector with a calibrator).
 
     Detectors of many series started together (a hub priming every series from the same
     hours of history) would all refit on the same row, so the scorer that holds them
@@ -86,8 +87,9 @@ class Refitting(Protocol):
     """
 
     def stagger(self, phase: int) -> None:
-        """Before the first row: fit first ``phase`` rows later (``phase`` is taken
-        modulo the refit interval), so that later refits fall on other rows too."""
+        """Before the first row: move the refits ``phase`` rows along (taken modulo each
+        refit interval; a model's first fit comes that much later), so that detectors
+        with other phases refit on other rows."""
         ...
 
 

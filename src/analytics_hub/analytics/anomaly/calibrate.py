@@ -50,12 +50,22 @@ class TailCalibrator:
         self.min_count = min_count
         self._buf = np.zeros(history)
         self._count = 0  # scores stored so far (the buffer holds the last ``history``)
-        self._since_fit = 0
+        self._since_fit = 0  # scores since the last fit, on the refit schedule
+        self._fresh = 0  # scores stored since the last fit
+        self._phase = 0  # where the refits after the first fall (see stagger)
         self._sorted: FloatArray | None = None
         self._evicted: list[float] = []  # scores that left the buffer since the last fit
         self._u = 0.0
         self._beta = 1.0
         self._zeta = 1.0
+
+    def stagger(self, phase: int) -> None:
+        """Before the first score: refit ``phase % refit_every`` scores earlier after the
+        first fit, so that the calibrators of series started together (which refit on
+        the same row otherwise, all in one tick) refit on rows of their own."""
+        if self._count:
+            raise ValueError("stagger a calibrator before its first score")
+        self._phase = phase % self.refit_every
 
     @property
     def ready(self) -> bool:
@@ -85,6 +95,7 @@ class TailCalibrator:
         self._buf[pos] = raw
         self._count += 1
         self._since_fit += 1
+        self._fresh += 1
         if self._count >= self.warmup and (self._since_fit >= self.refit_every or srt is None):
             self._fit()
         return p
@@ -128,14 +139,16 @@ class TailCalibrator:
             self._buf[positions] = chunk
             self._count += chunk.size
         self._since_fit += raws.size
+        self._fresh += raws.size
         due = self._since_fit >= self.refit_every or self._sorted is None
         if self._count >= self.warmup and due:
             self._fit()
 
     def _fit(self) -> None:
         srt = self._sorted
-        if srt is not None and self._since_fit < min(self.history, 1024):
-            srt = _resorted(srt, self._evicted, self._recent(self._since_fit))
+        fresh = getattr(self, "_fresh", self._since_fit)  # getattr: older pickles
+        if srt is not None and fresh < min(self.history, 1024):
+            srt = _resorted(srt, self._evicted, self._recent(fresh))
         else:
             srt = np.sort(self._buf[: min(self._count, self.history)])
         self._evicted.clear()
@@ -146,8 +159,10 @@ class TailCalibrator:
         # a flat history has no excess: any larger score is then maximally surprising
         self._beta = excess if excess > 1e-12 else 1e-12
         self._zeta = (m - qi) / m
+        # the first fit places the later ones: ``phase`` rows into the schedule
+        self._since_fit = getattr(self, "_phase", 0) if self._sorted is None else 0
+        self._fresh = 0
         self._sorted = srt
-        self._since_fit = 0
 
     def _recent(self, n: int) -> FloatArray:
         """The last ``n`` scores stored (``n`` at most the buffer's size)."""

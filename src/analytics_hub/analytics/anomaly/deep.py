@@ -118,6 +118,7 @@ class WindowModelDetector(UnivariateDetector):
         if self._fits or self._history:
             raise ValueError("stagger a detector before its first row")
         self._first_fit = min(self.train_rows, self.min_train_rows + phase % self.refit_every)
+        self.calibrator.stagger(phase)
 
     def _score_value(self, timestamp: float, value: float) -> float:
         return float(self._score_block(np.array([value]))[0])

@@ -240,6 +240,7 @@ class ForestDetector(StreamingDetector):
         if self._model is not None or len(self._train):
             raise ValueError("stagger a detector before its first row")
         self._first_fit = min(self.train_rows, self.min_train_rows + phase % self.refit_every)
+        self.calibrator.stagger(phase)
 
     def _windows(self, rows: FloatArray) -> FloatArray | None:
         """Windows ending at each of ``rows``, using the remembered rows before them."""

@@ -122,6 +122,10 @@ class SeasonalDetector(UnivariateDetector):
         if step_s is not None:
             self._set_step(step_s)
 
+    def stagger(self, phase: int) -> None:
+        """Refit the calibration on rows of its own (see :class:`.base.Refitting`)."""
+        self.calibrator.stagger(phase)
+
     def _set_step(self, step: float) -> None:
         self._step = step
         self._n_buckets = max(1, round(self.period_s / step))

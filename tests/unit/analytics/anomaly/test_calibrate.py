@@ -70,9 +70,12 @@ def test_bad_parameters_are_refused() -> None:
         TailCalibrator(tail_quantile=1.0)
 
 
-@pytest.mark.parametrize(("history", "refit_every"), [(100, 7), (50, 1), (64, 64), (40, 45)])
+@pytest.mark.parametrize(
+    ("history", "refit_every", "phase"),
+    [(100, 7, 0), (50, 1, 0), (64, 64, 0), (40, 45, 0), (100, 7, 5)],
+)
 def test_a_refit_keeps_exactly_the_sorted_window_of_the_last_scores(
-    history: int, refit_every: int
+    history: int, refit_every: int, phase: int
 ) -> None:
     # Refits update the sorted history in place; it must always be what sorting the
     # window would give, ties (repeated scores) included.
@@ -80,13 +83,41 @@ def test_a_refit_keeps_exactly_the_sorted_window_of_the_last_scores(
     raws = rng.integers(0, 12, 600).astype(np.float64)  # many repeats
     one = TailCalibrator(warmup=20, history=history, refit_every=refit_every)
     block = TailCalibrator(warmup=20, history=history, refit_every=refit_every)
+    one.stagger(phase)
+    block.stagger(phase)
     fits = 0
     for i, r in enumerate(raws, start=1):
         one.update(float(r))
-        if one._since_fit == 0:  # it has just refitted
+        if one._fresh == 0:  # it has just refitted
             fits += 1
             window = raws[max(0, i - history) : i]
             np.testing.assert_array_equal(one._sorted, np.sort(window))
     block.update_many(raws)
     np.testing.assert_array_equal(block._sorted, one._sorted)
     assert fits >= 600 // max(refit_every, 20) - 2
+
+
+def test_a_staggered_calibrator_refits_on_rows_of_its_own_and_batches_still_agree() -> None:
+    raws = np.random.default_rng(7).exponential(1.0, 400)
+    fits: dict[int, list[int]] = {}
+    for phase in (0, 7, 27):
+        cal = TailCalibrator(warmup=30, history=100, refit_every=20)
+        cal.stagger(phase)
+        fits[phase] = [
+            i for i, r in enumerate(raws, start=1) if cal.update(float(r)) >= 0 and cal._fresh == 0
+        ]
+        block = TailCalibrator(warmup=30, history=100, refit_every=20)
+        block.stagger(phase)
+        single = TailCalibrator(warmup=30, history=100, refit_every=20)
+        single.stagger(phase)
+        ones = np.array([single.update(float(r)) for r in raws])
+        parts = [block.update_many(raws[a:b]) for a, b in ((0, 45), (45, 46), (46, 400))]
+        np.testing.assert_array_equal(np.concatenate(parts), ones)
+    # the first fit at the warm-up (30 scores), then every 20, moved along by the phase
+    assert fits[0][:3] == [30, 50, 70]
+    assert fits[7][:3] == [30, 43, 63]
+    assert fits[27][:3] == fits[7][:3]  # modulo the interval
+    used = TailCalibrator()
+    used.update(1.0)
+    with pytest.raises(ValueError, match="before its first score"):
+        used.stagger(1)
