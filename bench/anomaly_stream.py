@@ -13,6 +13,10 @@ in real time from the moment the minute closed.
 Figures: ``end_to_stored_*_ms`` from the minute's end until its anomalies were stored
 (the grace, the barrier and the tick: the delay a user sees); ``close_to_stored_*_ms``
 from the close (the end plus the grace) until then; ``settle_*_ms`` the barrier alone.
+With ``--nats URL`` the minutes go through a NATS JetStream bus instead (a throw-away
+stream), committed by a writer pipeline, and the scorer waits at the barrier of a second
+pipeline on the same stream that does not commit, as an analytics worker apart from the
+writers does (the writer group's ack floor).
 The reference, measured in the same run, is the one rollup query of the tick alone
 (``rollup_query_*_ms``: the same ``series_minutes`` call, timed again right after the
 tick). Also priming time and memory per series. Prints one JSON object.
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import math
 import resource
@@ -35,11 +40,15 @@ import numpy as np
 import pyarrow as pa
 
 from analytics_hub.analytics.anomaly.stream import AnomalyStream, StreamConfig
+from analytics_hub.bus.base import EventBus
 from analytics_hub.bus.journal import JournalBus
+from analytics_hub.bus.nats import NatsBus
+from analytics_hub.ingest.busrouting import route_batch
 from analytics_hub.ingest.pipeline import Pipeline
 from analytics_hub.store.base import EventStore
 from analytics_hub.store.duckdb import DuckDBStore
 from analytics_hub.store.postgres import PostgresStore
+from analytics_hub.testing import nats as natstest
 from analytics_hub.testing.postgres import temporary_database
 from analytics_hub.testing.rows import make_minute_rows
 
@@ -102,6 +111,12 @@ def main() -> None:
     ap.add_argument(
         "--postgres", default="", help="a PostgreSQL server URL: runs in a new database there"
     )
+    ap.add_argument(
+        "--nats",
+        default="",
+        help="a NATS server URL: the minutes go through JetStream, and the scorer waits at"
+        " the barrier of a pipeline that does not commit (an analytics worker)",
+    )
     args = ap.parse_args()
 
     series = _series(args.series)
@@ -140,9 +155,30 @@ def main() -> None:
             prime_batch=25,
             prime_budget_s=10_000.0,  # prime everything in the first tick
         )
-        pipeline = Pipeline(store, JournalBus(workdir / "journal", capacity=1_000_000))
+        if args.nats:
+            name, prefix = natstest.unique_names("benchas")
+            stack.callback(natstest.delete_streams, args.nats, name, f"{name}_DEAD")
+
+            def bus() -> EventBus:
+                return NatsBus(
+                    args.nats,
+                    capacity=1_000_000,
+                    stream=name,
+                    subject_prefix=prefix,
+                    router=functools.partial(route_batch, partitions=4),
+                )
+
+            pipeline = Pipeline(store, bus())
+            analytics = Pipeline(store, bus(), writer=False)
+            analytics.start()
+            stack.callback(analytics.stop)
+            assert analytics.can_settle
+            barrier = analytics.settle
+        else:
+            pipeline = Pipeline(store, JournalBus(workdir / "journal", capacity=1_000_000))
+            barrier = pipeline.settle
         pipeline.start()
-        stream = AnomalyStream(store, config, clock=clock, settle=pipeline.settle)
+        stream = AnomalyStream(store, config, clock=clock, settle=barrier)
         rss_before = _rss_mb()
         clock.start(NOW + timedelta(seconds=args.grace))
         t0 = time.perf_counter()
@@ -186,6 +222,7 @@ def main() -> None:
     result = {
         "benchmark": "anomaly_stream",
         "store": "postgres" if args.postgres else "duckdb",
+        "bus": "nats (the scorer apart from the writer)" if args.nats else "journal",
         "series": args.series,
         "minutes": args.minutes,
         "grace_s": args.grace,
@@ -193,6 +230,8 @@ def main() -> None:
         "end_to_stored_p95_ms": round(_p95(end_to_stored), 1),
         "close_to_stored_median_ms": round(statistics.median(close_to_stored), 1),
         "close_to_stored_p95_ms": round(_p95(close_to_stored), 1),
+        "end_to_stored_each_ms": [round(v) for v in end_to_stored],
+        "settle_each_ms": [round(v) for v in settle],
         "settle_median_ms": round(statistics.median(settle), 1),
         "settle_p95_ms": round(_p95(settle), 1),
         "rollup_query_median_ms": round(statistics.median(reference), 1),
