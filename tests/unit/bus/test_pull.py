@@ -43,11 +43,17 @@ def _puller() -> tuple[Puller, RecordingClient]:
     return puller, client
 
 
+@pytest.fixture
+def now(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The puller's clock, set by the test (``now[0]``), starting at 100 s."""
+    clock = [100.0]
+    monkeypatch.setattr(pull, "monotonic", lambda: clock[0])
+    return clock
+
+
 def test_a_waiting_request_that_delivered_is_over_at_its_expiry_even_without_a_status(
-    monkeypatch: pytest.MonkeyPatch,
+    now: list[float],
 ) -> None:
-    now = [100.0]
-    monkeypatch.setattr(pull, "monotonic", lambda: now[0])
     puller, client = _puller()
 
     async def run() -> None:
@@ -65,10 +71,8 @@ def test_a_waiting_request_that_delivered_is_over_at_its_expiry_even_without_a_s
 
 
 def test_a_waiting_request_that_delivered_nothing_waits_for_its_status(
-    monkeypatch: pytest.MonkeyPatch,
+    now: list[float],
 ) -> None:
-    now = [100.0]
-    monkeypatch.setattr(pull, "monotonic", lambda: now[0])
     puller, _ = _puller()
 
     async def run() -> None:
