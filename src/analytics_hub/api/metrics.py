@@ -60,6 +60,12 @@ class HubMetrics:
             buckets=(1, 10, 100, 1000, 5000, 10_000, 25_000, 50_000, 100_000),
             registry=r,
         )
+        self.housekeeping_seconds = Histogram(
+            "hub_store_housekeeping_seconds",
+            "Time ingest was held back (429) while the store folded its write-ahead log",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
         self.events_stored = Counter("hub_store_events_inserted", "Events newly stored", registry=r)
         self.events_duplicate = Counter(
             "hub_store_events_duplicate", "Events skipped as already stored", registry=r
@@ -170,6 +176,10 @@ class HubMetrics:
         self.events_duplicate.inc(stats.duplicates)
         if stats.table is not None:
             self.business(stats.table)
+
+    def housekeeping(self, seconds: float) -> None:
+        """Record one hold of ingest for the store's housekeeping."""
+        self.housekeeping_seconds.observe(seconds)
 
     # CacheObserver
     def cache_lookup(self, kind: str, hit: bool) -> None:

@@ -142,6 +142,7 @@ def create_app(settings: Settings) -> FastAPI:
         ),
         retry_after=settings.retry_after_seconds,
         on_commit=committed,
+        on_housekeeping=metrics.housekeeping,
         writer=WRITER in roles,
     )
     metrics.bind_depth(lambda: pipeline.depth, pipeline.capacity)

@@ -259,8 +259,16 @@ class EventStore(Protocol):
 
     def quiet_moment(self) -> None:
         """Told at a moment when a pause costs least (just after the anomaly stream stored
-        a minute's anomalies, a minute before the next): housekeeping that the store
-        would otherwise do inside some later commit may be done now. Never raises."""
+        a minute's anomalies, a minute before the next; or while the writer holds ingest
+        back, see :meth:`housekeeping_due`): housekeeping that the store would otherwise
+        do inside some later commit may be done now. Never raises."""
+        ...
+
+    def housekeeping_due(self) -> bool:
+        """Whether the store would soon stall a commit for its own housekeeping (DuckDB:
+        folding a large write-ahead log into the file), so that the writer should make a
+        quiet moment now: stop acknowledging, commit what it acknowledged, then call
+        :meth:`quiet_moment`. Cheap; never raises."""
         ...
 
     def check(self) -> None:

@@ -127,8 +127,9 @@ class DuckDBStore(DuckDBAnomalies, DuckDBMetricPoints):
         *,
         memory_limit: str = "512MB",
         threads: int = 0,
-        checkpoint_threshold: str = "256MB",
+        checkpoint_threshold: str = "512MB",
         quiet_checkpoint_bytes: int = 64 << 20,
+        housekeeping_log_bytes: int = 256 << 20,
     ) -> None:
         """Open (or create) the database at ``path``.
 
@@ -140,10 +141,14 @@ class DuckDBStore(DuckDBAnomalies, DuckDBMetricPoints):
 
         DuckDB checkpoints inside the commit that takes the log past the threshold, which
         then takes 0.5 to 2 s longer; :meth:`quiet_moment` checkpoints earlier, once the
-        log holds ``quiet_checkpoint_bytes``, when that pause costs least.
+        log holds ``quiet_checkpoint_bytes``, when that pause costs least. Under sustained
+        ingest :meth:`housekeeping_due` asks the writer for such a moment once the log
+        holds ``housekeeping_log_bytes``; ``checkpoint_threshold`` stays above it (by
+        more than one commit's log) as the backstop where nobody asks.
         """
         self.path = Path(path)
         self._quiet_checkpoint_bytes = quiet_checkpoint_bytes
+        self._housekeeping_log_bytes = housekeeping_log_bytes
         config = duckdb_config(
             memory_limit=memory_limit, threads=threads, checkpoint_threshold=checkpoint_threshold
         )
@@ -395,14 +400,23 @@ class DuckDBStore(DuckDBAnomalies, DuckDBMetricPoints):
         if rows != [(now,)]:
             raise UnavailableError("event store check read back something else than it wrote")
 
+    def _log_bytes(self) -> int:
+        """The size of the write-ahead log (0 when there is none)."""
+        try:
+            return self.path.with_name(self.path.name + ".wal").stat().st_size
+        except OSError:
+            return 0  # no log: nothing written since the last checkpoint
+
+    def housekeeping_due(self) -> bool:
+        """True once the write-ahead log holds ``housekeeping_log_bytes``: the writer
+        should hold ingest back and call :meth:`quiet_moment` (see the port)."""
+        return not self._closed and self._log_bytes() >= self._housekeeping_log_bytes
+
     def quiet_moment(self) -> None:
         """Checkpoint now if the write-ahead log holds ``quiet_checkpoint_bytes`` or more:
         the commit that would have crossed the threshold (a minute's anomalies, a batch
         a client waits to see) then does not pay for it."""
-        try:
-            size = self.path.with_name(self.path.name + ".wal").stat().st_size
-        except OSError:
-            return  # no log: nothing written since the last checkpoint
+        size = self._log_bytes()
         if size < self._quiet_checkpoint_bytes:
             return
         with self._write_lock:

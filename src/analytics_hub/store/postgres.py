@@ -395,6 +395,10 @@ class PostgresStore(PostgresAnomalies, PostgresMetricPoints):
     def quiet_moment(self) -> None:
         """Nothing to do: PostgreSQL checkpoints in the background, off the commits."""
 
+    def housekeeping_due(self) -> bool:
+        """Never: PostgreSQL's checkpoints and vacuum do not stall a commit."""
+        return False
+
     def check(self) -> None:
         """Raise UnavailableError unless a write and a read of ``_health`` both work."""
         now = _utcnow()

@@ -176,3 +176,28 @@ def test_a_quiet_moment_checkpoints_a_log_past_its_size_and_keeps_every_row(
     finally:
         store.close()
     store.quiet_moment()  # closed: nothing, and no error
+
+
+def test_housekeeping_is_due_once_the_log_holds_its_size_and_not_after_the_fold(
+    tmp_path: Path,
+) -> None:
+    start = datetime.now(UTC) - timedelta(hours=1)
+    store = DuckDBStore(
+        tmp_path / "due.duckdb", threads=2, quiet_checkpoint_bytes=1 << 20,
+        housekeeping_log_bytes=1 << 20,
+    )  # fmt: skip
+    try:
+        store.migrate()
+        store.quiet_moment()
+        store.write_events(make_event_rows(200, start=start, seed=1))
+        assert not store.housekeeping_due()
+        store.write_events(make_event_rows(5000, start=start, seed=2))
+        assert store.housekeeping_due()
+        store.quiet_moment()
+        assert not store.housekeeping_due()
+        assert store.fetch("SELECT count(*) FROM events", []).rows == [(5200,)]
+        store.write_events(make_event_rows(5000, start=start, seed=3))
+        assert store.housekeeping_due()
+    finally:
+        store.close()
+    assert not store.housekeeping_due()  # closed: nothing to ask for

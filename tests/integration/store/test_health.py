@@ -28,7 +28,9 @@ def test_the_store_satisfies_the_port(store: EventStore) -> None:
 
 
 def test_a_quiet_moment_never_fails_open_or_closed(store: EventStore) -> None:
+    assert store.housekeeping_due() is False  # a fresh store has nothing to fold
     store.quiet_moment()
     store.check()
     store.close()
     store.quiet_moment()
+    assert store.housekeeping_due() is False

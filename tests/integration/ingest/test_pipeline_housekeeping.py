@@ -1,0 +1,116 @@
+"""The writer holds ingest back while the store does its housekeeping.
+
+DuckDB folds a large write-ahead log into its file inside some commit otherwise, and
+every event acknowledged before that commit would become visible 0.5 to 2 s later. The
+writer asks the store (``housekeeping_due``), refuses new batches with 429, commits what
+it acknowledged, lets the store fold its log (``quiet_moment``) and resumes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from analytics_hub.bus.journal import JournalBus
+from analytics_hub.errors import BackpressureError
+from analytics_hub.ingest.pipeline import CommitPolicy, Pipeline
+from analytics_hub.store.duckdb import DuckDBStore
+from analytics_hub.testing.rows import make_event_rows
+
+START = datetime.now(UTC) - timedelta(hours=1)
+QUICK = CommitPolicy(max_events=500, min_events=1, linger=0.0)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[DuckDBStore]:
+    # housekeeping is due after every commit of a few hundred events
+    s = DuckDBStore(tmp_path / "events.duckdb", quiet_checkpoint_bytes=1, housekeeping_log_bytes=1)
+    s.migrate()
+    yield s
+    s.close()
+
+
+def _count(store: DuckDBStore) -> int:
+    return int(store.fetch("SELECT count(*) FROM events", []).rows[0][0])
+
+
+def test_ingest_is_held_back_while_the_store_folds_what_was_acknowledged(
+    store: DuckDBStore, tmp_path: Path
+) -> None:
+    gate = threading.Event()
+    write = store.write_events
+
+    def held(table):  # type: ignore[no-untyped-def]
+        gate.wait(10)
+        return write(table)
+
+    store.write_events = held  # type: ignore[method-assign]
+    seen: list[tuple[int, str]] = []
+    fold = store.quiet_moment
+    holds: list[float] = []
+    p = Pipeline(
+        store, JournalBus(tmp_path / "journal", capacity=100_000, retry_after=1.0),
+        policy=QUICK, on_housekeeping=holds.append,
+    )  # fmt: skip
+
+    def observed_fold() -> None:
+        # At the fold: everything acknowledged so far is committed, and a new batch is
+        # refused (it would otherwise wait for the fold before it became visible).
+        try:
+            p.submit(make_event_rows(10, start=START, seed=99))
+            refused = ""
+        except BackpressureError as exc:
+            refused = str(exc)
+        seen.append((_count(store), refused))
+        fold()
+
+    store.quiet_moment = observed_fold  # type: ignore[method-assign]
+    p.start()
+    try:
+        # five acknowledged batches wait behind the held store; the first commit (at
+        # most 500 events) leaves the rest in the backlog when housekeeping falls due
+        last = 0
+        for i in range(5):
+            batch = make_event_rows(400, start=START + timedelta(seconds=i), seed=i)
+            last = p.submit(batch).result(10)
+        gate.set()
+        p.wait_visible(last).result(10)
+        deadline = time.monotonic() + 10
+        while not holds and time.monotonic() < deadline:  # the fold follows the commit
+            threading.Event().wait(0.02)
+        assert seen, "the store's housekeeping never ran"
+        committed, refused = seen[0]
+        assert committed == 2000, "the backlog is committed before the fold"
+        assert "folding its write-ahead log" in refused
+        assert "retry after 1 s" in refused
+        assert len(holds) == len(seen)
+        assert all(h > 0 for h in holds)
+        # after the fold, batches are taken again and stored
+        p.submit(make_event_rows(300, start=START, seed=50)).result(10)
+    finally:
+        p.stop()
+    assert _count(store) == 2300
+    assert all(r for _, r in seen)
+
+
+def test_a_store_with_nothing_to_fold_never_holds_ingest_back(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "events.duckdb")  # 256 MB of log before it asks
+    store.migrate()
+    holds: list[float] = []
+    p = Pipeline(
+        store, JournalBus(tmp_path / "journal", capacity=100_000, retry_after=1.0),
+        policy=QUICK, on_housekeeping=holds.append,
+    )  # fmt: skip
+    p.start()
+    try:
+        for i in range(5):
+            p.submit(make_event_rows(400, start=START, seed=i)).result(10)
+    finally:
+        p.stop()
+        store.close()
+    assert holds == []
