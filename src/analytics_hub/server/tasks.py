@@ -101,12 +101,25 @@ class MinuteTask(PeriodicTask):
 
     async def _loop(self) -> None:
         while True:
-            await asyncio.sleep(self.delay(time.time()))
+            now = time.time()
+            await _sleep_until(now + self.delay(now))
             try:
                 result = await anyio.to_thread.run_sync(self._fn)
                 log.debug("background task ran", task=self._name, result=str(result))
             except Exception as exc:  # keep running: the next minute may succeed
                 log.warning("background task failed", task=self._name, error=str(exc))
+
+
+async def _sleep_until(moment: float) -> None:
+    """Sleep until the wall clock reads ``moment`` (Unix time), not a moment less.
+
+    asyncio may wake a timer a little early: it runs what is due within its clock's
+    resolution, and its monotonic clock and the wall clock drift apart. A minute task
+    woken a millisecond before the boundary plus its offset found the minute not closed
+    yet, did nothing, and left the minute to the next run, a minute later.
+    """
+    while (left := moment - time.time()) > 0:
+        await asyncio.sleep(left)
 
 
 def compaction_task(store: EventStore) -> PeriodicTask:
