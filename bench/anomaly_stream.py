@@ -19,7 +19,8 @@ pipeline on the same stream that does not commit, as an analytics worker apart f
 writers does (the writer group's ack floor).
 The reference, measured in the same run, is the one rollup query of the tick alone
 (``rollup_query_*_ms``: the same ``series_minutes`` call, timed again right after the
-tick). Also priming time and memory per series. Prints one JSON object.
+tick). Also priming time, memory per series, and the time the tick spent in Python's
+cyclic garbage collector (``tick_gc_*``). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import gc
 import json
 import math
 import resource
@@ -77,6 +79,26 @@ class RealClock:
 
     def __call__(self) -> datetime:
         return self._base + timedelta(seconds=time.perf_counter() - self._at)
+
+
+class GcPauses:
+    """Time the interpreter spends in cyclic garbage collections, by generation."""
+
+    def __init__(self) -> None:
+        self._began = 0.0
+        self.ms = [0.0, 0.0, 0.0]
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.ms[info["generation"]] += (time.perf_counter() - self._began) * 1000
+
+    def take(self) -> list[float]:
+        """The pauses since the last call, per generation (ms)."""
+        out, self.ms = self.ms, [0.0, 0.0, 0.0]
+        return out
 
 
 def _series(n: int) -> list[tuple[str, str]]:
@@ -193,6 +215,9 @@ def main() -> None:
         score: list[float] = []
         record_latency: list[float] = []
         anomalies = 0
+        pauses = GcPauses()
+        gc_full: list[float] = []  # per tick: full collections' pauses (ms)
+        gc_young: list[float] = []  # per tick: the younger generations' (ms)
         for m in range(args.minutes):
             minute = NOW + m * MINUTE
             spikes = {(m * 7 + j) % args.series for j in range(max(1, args.series // 20))}
@@ -201,7 +226,11 @@ def main() -> None:
                 pipeline.submit(pa.Table.from_batches([chunk])).result(30)
             time.sleep(args.grace)  # the writer commits meanwhile, as in the hub
             clock.start(minute + MINUTE + timedelta(seconds=args.grace))
+            pauses.take()
             report = stream.tick()
+            young0, young1, full = pauses.take()
+            gc_full.append(full)
+            gc_young.append(young0 + young1)
             assert report is not None
             assert report.series == args.series
             assert report.rows == args.series, "every series' minute is read"
@@ -240,6 +269,8 @@ def main() -> None:
             statistics.median(close_to_stored) / statistics.median(reference), 2
         ),
         "scoring_median_ms": round(statistics.median(score), 1),
+        "tick_gc_full_each_ms": [round(v) for v in gc_full],
+        "tick_gc_young_median_ms": round(statistics.median(gc_young), 1),
         "scoring_per_series_median_ms": round(statistics.median(score) / args.series, 3),
         "record_latency_median_ms": round(statistics.median(record_latency), 1)
         if record_latency

@@ -38,6 +38,12 @@ BENCHMARKS: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["--series", "10", "--minutes", "3"],
         ["close_to_stored_median_ms", "close_to_stored_p95_ms", "rollup_query_median_ms"],
     ),
+    # The same in the distributed layout, each role its own process, on the real clock.
+    "anomaly_layout": (
+        [],
+        ["--series", "20", "--minutes", "3", "--setup-seconds", "45"],
+        ["end_to_published_median_ms", "end_to_published_p95_ms", "rollup_query_median_ms"],
+    ),
     "pricing": ([], ["--seconds", "0.5", "--runs", "1"], ["pricing_ns_per_event"]),
     "forecast_m4": ([], ["--quick"], ["ensemble_owa", "latency_30d_daily_ms"]),
     # A real `analytics-hub serve` with four weeks of demo data (two with --quick).
