@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import require_service
+from tests.integration.ingest.holding import hold_writes
 
 from analytics_hub.bus.base import EventBus
 from analytics_hub.bus.journal import JournalBus
@@ -82,19 +83,6 @@ def _count(store: DuckDBStore) -> int:
     return int(store.fetch("SELECT count(*) FROM events", []).rows[0][0])
 
 
-def _hold_writes(store: DuckDBStore) -> threading.Event:
-    """Make the store's writes wait (up to 10 s) until the returned event is set."""
-    gate = threading.Event()
-    original = store.write_events
-
-    def held(table):  # type: ignore[no-untyped-def]
-        gate.wait(10)
-        return original(table)
-
-    store.write_events = held  # type: ignore[method-assign]
-    return gate
-
-
 def _letter(i: int) -> DeadLetter:
     return DeadLetter(
         tenant_id="t1", id=f"00000000-0000-4000-8000-{i:012d}", received_at=START, index=i,
@@ -106,7 +94,7 @@ def test_batches_published_while_the_writer_is_busy_share_one_commit(
     store: DuckDBStore, make_bus: MakeBus
 ) -> None:
     commits: list[CommitStats] = []
-    gate = _hold_writes(store)  # the next batches queue up behind the first
+    gate = hold_writes(store)  # the next batches queue up behind the first
     p = Pipeline(store, make_bus(), policy=QUICK, on_commit=commits.append)
     p.start()
     futures = [
@@ -141,7 +129,7 @@ def test_the_writer_lingers_for_a_larger_commit_up_to_the_policy(
 def test_a_full_bus_is_refused_at_once_and_nothing_acknowledged_is_lost(
     store: DuckDBStore, make_bus: MakeBus
 ) -> None:
-    gate = _hold_writes(store)
+    gate = hold_writes(store)
     p = Pipeline(store, make_bus(capacity=2_000), policy=QUICK, retry_after=2.0)
     p.start()
     accepted = [p.submit(make_event_rows(1000, start=START, seed=1))]
@@ -172,7 +160,7 @@ def test_stop_commits_what_is_acknowledged_then_refuses(
 
 
 def test_visible_waits_for_the_store_commit(store: DuckDBStore, make_bus: MakeBus) -> None:
-    gate = _hold_writes(store)
+    gate = hold_writes(store)
     p = Pipeline(store, make_bus(), policy=QUICK)
     p.start()
 
@@ -194,7 +182,7 @@ def test_visible_waits_for_the_store_commit(store: DuckDBStore, make_bus: MakeBu
 @pytest.fixture
 def held(store: DuckDBStore, tmp_path: Path) -> Iterator[tuple[Pipeline, threading.Event]]:
     """A running pipeline on the journal whose store writes wait until the event is set."""
-    gate = _hold_writes(store)
+    gate = hold_writes(store)
     p = Pipeline(store, _bus(tmp_path), policy=QUICK)
     p.start()
     yield p, gate

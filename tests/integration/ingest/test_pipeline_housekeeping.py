@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests.integration.ingest.holding import hold_writes
 
 from analytics_hub.bus.journal import JournalBus
 from analytics_hub.errors import BackpressureError
@@ -42,14 +43,7 @@ def _count(store: DuckDBStore) -> int:
 def test_ingest_is_held_back_while_the_store_folds_what_was_acknowledged(
     store: DuckDBStore, tmp_path: Path
 ) -> None:
-    gate = threading.Event()
-    write = store.write_events
-
-    def held(table):  # type: ignore[no-untyped-def]
-        gate.wait(10)
-        return write(table)
-
-    store.write_events = held  # type: ignore[method-assign]
+    gate = hold_writes(store)
     seen: list[tuple[int, str]] = []
     fold = store.quiet_moment
     holds: list[float] = []
