@@ -43,6 +43,7 @@ _RETRY_MAX = 5.0
 _REJECT_PAUSE = 0.5  # after handing an undecodable message back
 _SHARED_DRAIN_S = 5.0  # longest drain at stop on a bus other processes feed
 _HOUSEKEEPING_DRAIN_S = 2.0  # longest commit of the backlog before store housekeeping
+_HOUSEKEEPING_RETRY_S = 5.0  # after housekeeping that left it due (a busy DuckDB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,7 @@ class Pipeline:
         self._on_housekeeping = on_housekeeping  # told the seconds ingest was held back
         # Set while the writer holds ingest back for the store's housekeeping.
         self._holding = threading.Event()
+        self._housekeep_after = 0.0  # monotonic time before which it is not tried again
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._abort = threading.Event()  # stop's deadline passed: leave the rest on the bus
@@ -307,9 +309,7 @@ class Pipeline:
             if deliveries:
                 if not self._commit_until_done(deliveries):
                     return
-                # (at stop the store folds its log when it closes)
-                due = not self._stopping.is_set() and self._store.housekeeping_due()
-                if due and not self._housekeep():
+                if self._housekeeping_due() and not self._housekeep():
                     return
             elif self._stopping.is_set() and (self._bus.shared or not self._bus.lag):
                 return  # a shared bus: nothing fetchable now; others hold the rest
@@ -376,6 +376,13 @@ class Pipeline:
             self._mark_committed(delivery.seq)
             return True
 
+    def _housekeeping_due(self) -> bool:
+        # not at stop (the store folds its log when it closes), nor again at once after
+        # housekeeping that could not be done (DuckDB refuses a checkpoint at times)
+        if self._stopping.is_set() or time.monotonic() < self._housekeep_after:
+            return False
+        return self._store.housekeeping_due()
+
     def _housekeep(self) -> bool:
         """Hold ingest back, commit what was acknowledged, let the store do its
         housekeeping, then resume. False when the pipeline must stop.
@@ -402,6 +409,8 @@ class Pipeline:
             self._store.quiet_moment()
         finally:
             self._holding.clear()
+        if self._store.housekeeping_due():  # not done: try again later, not every commit
+            self._housekeep_after = time.monotonic() + _HOUSEKEEPING_RETRY_S
         held = time.perf_counter() - began
         log.info("ingest held back for the store's housekeeping", ms=round(held * 1000))
         if self._on_housekeeping is not None:

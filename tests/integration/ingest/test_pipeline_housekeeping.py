@@ -108,3 +108,25 @@ def test_a_store_with_nothing_to_fold_never_holds_ingest_back(tmp_path: Path) ->
         p.stop()
         store.close()
     assert holds == []
+
+
+def test_housekeeping_that_could_not_be_done_is_not_retried_at_every_commit(
+    store: DuckDBStore, tmp_path: Path
+) -> None:
+    # The store stays due (its fold is refused, as DuckDB may refuse a checkpoint): the
+    # writer holds ingest once, then commits on without holding it at every commit.
+    store.quiet_moment = lambda: None  # type: ignore[method-assign]
+    holds: list[float] = []
+    p = Pipeline(
+        store, JournalBus(tmp_path / "journal", capacity=100_000, retry_after=1.0),
+        policy=QUICK, on_housekeeping=holds.append,
+    )  # fmt: skip
+    p.start()
+    try:
+        for i in range(6):
+            p.submit(make_event_rows(400, start=START + timedelta(seconds=i), seed=i)).result(10)
+            p.settle(10)
+    finally:
+        p.stop()
+    assert _count(store) == 2400
+    assert len(holds) == 1
