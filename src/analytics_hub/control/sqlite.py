@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -80,6 +81,27 @@ def _utc(moment: datetime) -> str:
 _DASHBOARD_COLUMNS = "tenant_id, dashboard_id, name, version, document, created_at, updated_at"
 
 
+_BUSY_TIMEOUT_S = 10.0
+
+
+def _enable_wal(con: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (a no-op once it is).
+
+    Switching a new file's journal mode takes an exclusive lock, and SQLite answers
+    "database is locked" at once, without its busy timeout, when another connection
+    (processes starting together) holds one: wait for it as the timeout would.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    while True:
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class SQLiteControlStore:
     """``ControlStore`` on one SQLite file."""
 
@@ -97,8 +119,8 @@ class SQLiteControlStore:
     def _con(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
         if con is None:
-            con = sqlite3.connect(self._path, timeout=10.0, isolation_level=None)
-            con.execute("PRAGMA journal_mode=WAL")
+            con = sqlite3.connect(self._path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+            _enable_wal(con)
             con.execute("PRAGMA synchronous=FULL")
             self._local.con = con
         return con
