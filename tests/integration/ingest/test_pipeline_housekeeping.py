@@ -36,6 +36,12 @@ def store(tmp_path: Path) -> Iterator[DuckDBStore]:
     s.close()
 
 
+def _pipeline(store: DuckDBStore, tmp_path: Path, holds: list[float]) -> Pipeline:
+    """A pipeline on a journal that records each hold of ingest in ``holds``."""
+    bus = JournalBus(tmp_path / "journal", capacity=100_000, retry_after=1.0)
+    return Pipeline(store, bus, policy=QUICK, on_housekeeping=holds.append)
+
+
 def _count(store: DuckDBStore) -> int:
     return int(store.fetch("SELECT count(*) FROM events", []).rows[0][0])
 
@@ -47,10 +53,7 @@ def test_ingest_is_held_back_while_the_store_folds_what_was_acknowledged(
     seen: list[tuple[int, str]] = []
     fold = store.quiet_moment
     holds: list[float] = []
-    p = Pipeline(
-        store, JournalBus(tmp_path / "journal", capacity=100_000, retry_after=1.0),
-        policy=QUICK, on_housekeeping=holds.append,
-    )  # fmt: skip
+    p = _pipeline(store, tmp_path, holds)
 
     def observed_fold() -> None:
         # At the fold: everything acknowledged so far is committed, and a new batch is
@@ -96,10 +99,7 @@ def test_a_store_with_nothing_to_fold_never_holds_ingest_back(tmp_path: Path) ->
     store = DuckDBStore(tmp_path / "events.duckdb")  # 256 MB of log before it asks
     store.migrate()
     holds: list[float] = []
-    p = Pipeline(
-        store, JournalBus(tmp_path / "journal", capacity=100_000, retry_after=1.0),
-        policy=QUICK, on_housekeeping=holds.append,
-    )  # fmt: skip
+    p = _pipeline(store, tmp_path, holds)
     p.start()
     try:
         for i in range(5):
@@ -117,10 +117,7 @@ def test_housekeeping_that_could_not_be_done_is_not_retried_at_every_commit(
     # writer holds ingest once, then commits on without holding it at every commit.
     store.quiet_moment = lambda: None  # type: ignore[method-assign]
     holds: list[float] = []
-    p = Pipeline(
-        store, JournalBus(tmp_path / "journal", capacity=100_000, retry_after=1.0),
-        policy=QUICK, on_housekeeping=holds.append,
-    )  # fmt: skip
+    p = _pipeline(store, tmp_path, holds)
     p.start()
     try:
         for i in range(6):
