@@ -16,6 +16,7 @@ In one process that both publishes and consumes, the estimate is zero and the la
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -39,6 +40,10 @@ class LagBook(Generic[M]):
         self._own_weight = 0
         self._held: dict[int, _Held[M]] = {}
         self._held_weight = 0
+        # Seqs delivered to this process lately: JetStream may deliver a message before
+        # its publisher has read the publish acknowledgement, which must then not count
+        # it again as stored and undelivered.
+        self._taken: set[int] = set()
         self._others = 0  # messages
         self._delivered_before = 0  # the consumer's delivered seq at the last snapshot
         self._avg = float(typical_weight)
@@ -79,7 +84,9 @@ class LagBook(Generic[M]):
             self._inflight_pieces -= pieces
             for seq, w in stored:
                 self._observe(w)
-                if seq not in self._own:  # a duplicate answer names the first copy
+                # A duplicate answer names the first copy; a seq already delivered here
+                # is held (or done) already.
+                if seq not in self._own and seq not in self._taken:
                     self._own[seq] = w
                     self._own_weight += w
 
@@ -92,6 +99,7 @@ class LagBook(Generic[M]):
                 self._held_weight -= previous.weight
             self._held[seq] = _Held(msg, weight)
             self._held_weight += weight
+            self._taken.add(seq)
             self._observe(weight)
 
     def messages(self, seqs: list[int]) -> list[M]:
@@ -127,16 +135,25 @@ class LagBook(Generic[M]):
         with self._lock:
             return [h.msg for h in self._held.values()]
 
-    def snapshot(self, delivered_seq: int, pending_messages: int) -> None:
-        """What the consumer reported: its last delivered seq, pending plus unacknowledged."""
+    def snapshot(
+        self, delivered_seq: int, pending_messages: int, buffered: Iterable[int] = ()
+    ) -> None:
+        """What the consumer reported: its last delivered seq, pending plus unacknowledged.
+
+        ``buffered`` are the seqs delivered to this process and not yet taken by a fetch
+        (they reach ``hold`` later, and stay counted as ours until then).
+        """
         with self._lock:
-            # Ours that were delivered by the previous snapshot and never reached ``hold``
-            # went to another process: from now on they are part of the consumer's count.
-            # Ours delivered since may still be on their way to this process, so they
-            # stay ours for one more snapshot (else they would count twice until then).
+            # Ours that were delivered by the previous snapshot and neither reached ``hold``
+            # nor wait in this process's buffer went to another process: from now on they
+            # are part of the consumer's count. Ours delivered since may still be on their
+            # way here, so they stay ours for one more snapshot (else they would count
+            # twice until then).
             gone = self._delivered_before
-            for seq in [s for s in self._own if s <= gone]:
+            waiting = set(buffered)
+            for seq in [s for s in self._own if s <= gone and s not in waiting]:
                 self._own_weight -= self._own.pop(seq)
+            self._taken = {s for s in self._taken if s > gone}
             self._delivered_before = delivered_seq
             # Pieces in flight may be in the server's count already, not yet in ours.
             mine = len(self._own) + len(self._held) + self._inflight_pieces

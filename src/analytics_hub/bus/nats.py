@@ -352,7 +352,9 @@ class NatsBus:
         assert self._js is not None
         info = await self._js.consumer_info(self.stream, self.group, timeout=2)
         delivered = info.delivered.stream_seq if info.delivered else 0
-        self._book.snapshot(delivered, (info.num_pending or 0) + (info.num_ack_pending or 0))
+        buffered = [m.metadata.sequence.stream for m in self._puller.buffer] if self._puller else []
+        pending = (info.num_pending or 0) + (info.num_ack_pending or 0)
+        self._book.snapshot(delivered, pending, buffered)
 
     async def _publish_all(self, wires: list[jsx.Wire], weight: int, future: Future[int]) -> None:
         deadline = monotonic() + self._t.publish_timeout

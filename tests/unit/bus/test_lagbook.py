@@ -57,6 +57,34 @@ def test_a_message_on_its_way_to_this_process_is_not_counted_twice() -> None:
     assert book.lag == 10
 
 
+def test_a_message_delivered_before_its_publish_answer_is_not_counted_twice() -> None:
+    book: LagBook[str] = LagBook(typical_weight=1000)
+    book.reserve(1000, capacity=2000)
+    book.sending(1)
+    book.hold(1, 1000, "m1")  # JetStream delivered it before our publish answer came
+    book.published(1000, 1, [(1, 1000)])
+    assert book.lag == 1000
+    assert book.reserve(1000, capacity=2000) is None  # room for exactly one more
+    book.release([1])
+    book.snapshot(delivered_seq=1, pending_messages=0)
+    book.snapshot(delivered_seq=1, pending_messages=0)
+    book.published(1000, 0, [])
+    assert book.lag == 0
+
+
+def test_a_message_waiting_in_this_process_buffer_stays_counted_once() -> None:
+    book: LagBook[str] = LagBook(typical_weight=10)
+    book.reserve(10, capacity=1000)
+    book.sending(1)
+    book.published(10, 1, [(1, 10)])
+    # Delivered here, buffered until the writer's next fetch, across two snapshots.
+    book.snapshot(delivered_seq=1, pending_messages=1, buffered=[1])
+    book.snapshot(delivered_seq=1, pending_messages=1, buffered=[1])
+    assert book.lag == 10
+    book.hold(1, 10, "m1")
+    assert book.lag == 10
+
+
 def test_a_piece_in_flight_is_not_counted_twice_by_a_snapshot() -> None:
     book: LagBook[str] = LagBook(typical_weight=500)
     book.reserve(30, capacity=1000)
