@@ -42,6 +42,30 @@ def _leader(urls: list[str]) -> str:
     return asyncio.run(ask())
 
 
+def _bus_state(urls: list[str]) -> str:
+    """The stream and writers' consumer as JetStream reports them (for a failure's message)."""
+
+    async def ask() -> str:
+        nc = await nats.connect(servers=urls, connect_timeout=2)
+        try:
+            js = nc.jetstream(timeout=5)
+            stream = await js.stream_info(STREAM)
+            consumer = await js.consumer_info(STREAM, "writers")
+            return (
+                f"stream messages {stream.state.messages}, last seq {stream.state.last_seq}; "
+                f"consumer pending {consumer.num_pending}, ack pending "
+                f"{consumer.num_ack_pending}, redelivered {consumer.num_redelivered}, "
+                f"ack floor {consumer.ack_floor.stream_seq if consumer.ack_floor else None}"
+            )
+        finally:
+            await nc.close()
+
+    try:
+        return asyncio.run(ask())
+    except Exception as exc:  # the message must still be written
+        return f"JetStream did not answer: {exc!r}"
+
+
 @pytest.fixture
 def cluster_layout(tmp_path: Path) -> Iterator[tuple[HubLayout, NatsCluster]]:
     if shutil.which("nats-server") is None:
@@ -72,7 +96,15 @@ def test_losing_the_stream_leader_loses_nothing_acknowledged(
         senders.stop()
     assert len(senders.acked) > at_kill, "ingest should resume after the election"
 
-    stored = wait_stored(api, layout.key("acme", "read"), asset, len(senders.acked), timeout=60)
+    read_key = layout.key("acme", "read")
+    stored = wait_stored(api, read_key, asset, len(senders.acked), timeout=60)
     missing = set(senders.acked) - set(stored)
-    assert not missing, f"{len(missing)} acknowledged events were lost"
+    if missing:
+        # Tell a loss from a stall: what JetStream still holds, and whether they come later.
+        state = _bus_state(cluster.urls)
+        later = set(senders.acked) - set(wait_stored(api, read_key, asset, len(senders.acked), 60))
+        pytest.fail(
+            f"{len(missing)} of {len(senders.acked)} acknowledged events not stored within "
+            f"60 s ({state}); {len(later)} still missing 60 s later"
+        )
     assert all(n == 1 for n in stored.values()), "an event was stored twice"
