@@ -5,8 +5,9 @@ HTTP to an ``analytics-hub serve`` subprocess for ``--seconds``. Every batch car
 event ids (the id prefix of a pre-encoded body is rewritten per request, so the clients
 spend their CPU on sending, not on encoding). Reported: acknowledged events/s, request
 latency percentiles, the server's peak RSS, how soon an acknowledged event is visible to
-queries, and the reference: DuckDB appending the same normalised events from Arrow in
-commits of the same size. Prints one JSON object.
+queries, where the time went during the load (bench/loadwindow.py), and the reference:
+DuckDB appending the same normalised events from Arrow in commits of the same size.
+Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import msgspec
 
 from analytics_hub.testing.envelopes import realistic_calls
 from analytics_hub.testing.hubprocess import HubProcess, create_key
+from loadwindow import Reading, read, summary  # bench/loadwindow.py
 
 MARK = b"fffffffe"  # first 8 hex digits of every event id in a template body
 
@@ -229,6 +231,9 @@ def main() -> None:
             )
             time.sleep(min(5.0, args.seconds / 4))
             prober.start()
+            first = read(hub.url, pid)
+            time.sleep(max(0.0, args.seconds - (time.perf_counter() - t0) - 2.0))
+            last: Reading = read(hub.url, pid)
             results = [r for _ in procs for r in q.get()]
             load_over.set()
             for p in procs:
@@ -268,6 +273,7 @@ def main() -> None:
                 "visible_after_ack_ms_max": round(max(probe), 1) if probe else None,
                 "visible_after_ack_probes": len(probe),
                 "visible_after_ack_over_1s": sum(1 for p in probe if p > 1000),
+                "during_load": summary(first, last),
                 "reference_duckdb_arrow_append_rows_per_s": round(ref),
                 "ratio_hub_to_raw_append": round(rate / ref, 3),
                 "targets": {"events_per_s": 100_000, "rss_mb": 1024, "visible_ms": 1000},

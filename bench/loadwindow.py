@@ -1,0 +1,88 @@
+"""Where an embedded hub's time went during a load window: its writer and its CPU.
+
+Two readings of the server (its ``/metrics`` and its CPU time from ``/proc``) and of the
+machine (``/proc/stat``), one after the load has started and one before it ends; the
+difference says how much of the window the store writer spent committing, how fast it
+committed while it did, how much of the window ingest was held for the store's
+housekeeping, and how many cores the
+server and the whole machine used. The ingest benchmarks print it beside their figures,
+so that a run says whether the store, the CPU or neither was the bound.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+_METRICS = (
+    "hub_store_commit_seconds_sum",
+    "hub_store_commit_events_sum",
+    "hub_store_housekeeping_seconds_sum",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One look at a server process and the machine."""
+
+    at: float
+    metrics: dict[str, float]
+    server_cpu_s: float
+    machine_busy_s: float
+    machine_total_s: float
+
+
+def _metrics(url: str) -> dict[str, float]:
+    text = httpx.get(f"{url}/metrics", timeout=10.0).text
+    out = dict.fromkeys(_METRICS, 0.0)
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in out:
+            out[name] += float(value)
+    return out
+
+
+def _process_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_s() -> tuple[float, float]:
+    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks) - idle) / hz, sum(ticks) / hz
+
+
+def read(url: str, pid: int) -> Reading:
+    """Read the server at ``url`` (process ``pid``) and the machine now."""
+    busy, total = _machine_s()
+    return Reading(time.monotonic(), _metrics(url), _process_cpu_s(pid), busy, total)
+
+
+def summary(first: Reading, last: Reading) -> dict[str, float | None]:
+    """The window between two readings, as benchmark JSON fields."""
+    window = last.at - first.at
+    delta = {k: last.metrics[k] - first.metrics[k] for k in _METRICS}
+    commit_s = delta["hub_store_commit_seconds_sum"]
+    housekeeping_s = delta["hub_store_housekeeping_seconds_sum"]
+    machine_total = last.machine_total_s - first.machine_total_s
+    return {
+        "window_s": round(window, 1),
+        # The two overlap a little: housekeeping commits the backlog before the fold.
+        "writer_committing_fraction": round(commit_s / window, 3),
+        "writer_commit_events_per_s": (
+            round(delta["hub_store_commit_events_sum"] / commit_s) if commit_s else None
+        ),
+        "housekeeping_fraction": round(housekeeping_s / window, 3),
+        "server_cpu_cores": round((last.server_cpu_s - first.server_cpu_s) / window, 2),
+        "machine_busy_fraction": (
+            round((last.machine_busy_s - first.machine_busy_s) / machine_total, 3)
+            if machine_total
+            else None
+        ),
+    }
