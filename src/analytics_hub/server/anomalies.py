@@ -49,6 +49,7 @@ def anomaly_features(
     stream: bool = True,
     group: Membership | None = None,
     settle: Callable[[float], bool] | None = None,
+    quiet: Callable[[], None] | None = None,
 ) -> tuple[AnomalyService, list[PeriodicTask]]:
     """The anomaly service, and the tasks to run in the app's lifespan: scoring after
     every minute, and the scheduled retrain (none when detection is off, or when
@@ -56,11 +57,12 @@ def anomaly_features(
     process scores the series the group's membership gives it. ``settle`` is the
     pipeline's barrier (``Pipeline.settle``), where it has one: this process commits its
     own journal, or the bus is NATS, whose writer group's progress any process can wait
-    for (see ``stream_config``)."""
+    for (see ``stream_config``). ``quiet`` is told after each tick that the moment is
+    quiet (``Pipeline.quiet_moment``)."""
     config = stream_config(settings, barrier=settle is not None)
     owns = ownership(group.member_id, group.members) if group is not None else None
     scorer = (
-        AnomalyStream(store, config, publish=publish, owns=owns, settle=settle)
+        AnomalyStream(store, config, publish=publish, owns=owns, settle=settle, quiet=quiet)
         if settings.anomaly_enabled and stream
         else None
     )

@@ -200,6 +200,7 @@ def create_app(settings: Settings) -> FastAPI:
         stream=ANALYTICS in roles,
         group=group,
         settle=pipeline.settle if pipeline.can_settle else None,
+        quiet=pipeline.quiet_moment,
     )
     # OTLP metrics: stored as metric points straight to the store (decision 0016).
     otlp_metrics, metric_points = metric_point_features(settings, store, otlp_options)

@@ -264,11 +264,13 @@ class EventStore(Protocol):
         do inside some later commit may be done now. Never raises."""
         ...
 
-    def housekeeping_due(self) -> bool:
+    def housekeeping_due(self, *, at_quiet_moment: bool = False) -> bool:
         """Whether the store would soon stall a commit for its own housekeeping (DuckDB:
         folding a large write-ahead log into the file), so that the writer should make a
         quiet moment now: stop acknowledging, commit what it acknowledged, then call
-        :meth:`quiet_moment`. Cheap; never raises."""
+        :meth:`quiet_moment`. With ``at_quiet_moment``: whether :meth:`quiet_moment`
+        would do any housekeeping now (a lower bar, for a moment that is quiet anyway).
+        Cheap; never raises."""
         ...
 
     def check(self) -> None:

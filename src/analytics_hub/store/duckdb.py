@@ -407,10 +407,12 @@ class DuckDBStore(DuckDBAnomalies, DuckDBMetricPoints):
         except OSError:
             return 0  # no log: nothing written since the last checkpoint
 
-    def housekeeping_due(self) -> bool:
-        """True once the write-ahead log holds ``housekeeping_log_bytes``: the writer
-        should hold ingest back and call :meth:`quiet_moment` (see the port)."""
-        return not self._closed and self._log_bytes() >= self._housekeeping_log_bytes
+    def housekeeping_due(self, *, at_quiet_moment: bool = False) -> bool:
+        """True once the write-ahead log holds ``housekeeping_log_bytes`` (with
+        ``at_quiet_moment``: ``quiet_checkpoint_bytes``): the writer should hold ingest
+        back and call :meth:`quiet_moment` (see the port)."""
+        limit = self._quiet_checkpoint_bytes if at_quiet_moment else self._housekeeping_log_bytes
+        return not self._closed and self._log_bytes() >= limit
 
     def quiet_moment(self) -> None:
         """Checkpoint now if the write-ahead log holds ``quiet_checkpoint_bytes`` or more:

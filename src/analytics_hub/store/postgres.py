@@ -395,7 +395,7 @@ class PostgresStore(PostgresAnomalies, PostgresMetricPoints):
     def quiet_moment(self) -> None:
         """Nothing to do: PostgreSQL checkpoints in the background, off the commits."""
 
-    def housekeeping_due(self) -> bool:
+    def housekeeping_due(self, *, at_quiet_moment: bool = False) -> bool:
         """Never: PostgreSQL's checkpoints and vacuum do not stall a commit."""
         return False
 

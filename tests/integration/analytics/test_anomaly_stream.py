@@ -140,6 +140,27 @@ def test_the_tick_reads_the_minute_only_after_the_barrier_settled(
     assert {(a.tenant_id, a.asset_id) for a in report.anomalies} == {("b", "asset-0")}
 
 
+def test_each_tick_announces_a_quiet_moment_after_storing_its_anomalies(
+    seeded: EventStore, clock: Clock
+) -> None:
+    store = seeded
+    stored: list[int] = []
+    told: list[int] = []
+    stream = AnomalyStream(
+        store,
+        _config(),
+        clock=clock,
+        publish=lambda records: stored.append(len(records)),
+        quiet=lambda: told.append(len(stored)),
+    )
+    _tick(stream, clock, NOW)
+    _minute(store, NOW, spike=("a", "asset-1"))
+    _tick(stream, clock, NOW + MINUTE)
+    assert len(stored) == 1  # the spike's anomalies, published once
+    assert stored[0] > 0
+    assert told == [0, 1]  # once a tick, after the minute's anomalies are out
+
+
 def test_no_alarm_before_a_series_has_a_baseline(seeded: EventStore, clock: Clock) -> None:
     store = seeded
     # 30 hours: the detectors are warm, but this hub asks for 36 hours of baseline

@@ -127,3 +127,74 @@ def test_housekeeping_that_could_not_be_done_is_not_retried_at_every_commit(
         p.stop()
     assert _count(store) == 2400
     assert len(holds) == 1
+
+
+def test_a_quiet_moment_folds_the_log_with_ingest_held_back(tmp_path: Path) -> None:
+    # The log is far from the size that stalls a commit but holds enough for a quiet
+    # moment's fold: the writer folds it as it does housekeeping, ingest held back.
+    store = DuckDBStore(
+        tmp_path / "events.duckdb", quiet_checkpoint_bytes=1, housekeeping_log_bytes=1 << 30
+    )
+    store.migrate()
+    folds: list[int] = []
+    fold = store.quiet_moment
+
+    def counted_fold() -> None:
+        folds.append(_count(store))
+        fold()
+
+    store.quiet_moment = counted_fold  # type: ignore[method-assign]
+    holds: list[float] = []
+    p = _pipeline(store, tmp_path, holds)
+    p.start()
+    try:
+        for i in range(3):
+            p.submit(make_event_rows(400, start=START + timedelta(seconds=i), seed=i)).result(10)
+        p.settle(10)
+        assert holds == []  # commits alone never fold below the size
+        assert folds == []
+        p.quiet_moment()  # as the anomaly stream says after a tick
+        deadline = time.monotonic() + 10
+        while not holds and time.monotonic() < deadline:
+            threading.Event().wait(0.02)
+        assert len(holds) == 1
+        assert folds == [1200]  # what was acknowledged was committed before the fold
+        assert not store.housekeeping_due(at_quiet_moment=True)
+        p.submit(make_event_rows(300, start=START, seed=50)).result(10)
+    finally:
+        p.stop()
+        store.close()
+    assert len(holds) == 1
+
+
+def test_a_quiet_moment_with_nothing_to_fold_never_refuses_a_batch(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "events.duckdb")  # 64 MB of log before a quiet fold
+    store.migrate()
+    holds: list[float] = []
+    p = _pipeline(store, tmp_path, holds)
+    p.start()
+    try:
+        for i in range(5):
+            p.quiet_moment()
+            p.submit(make_event_rows(400, start=START, seed=i)).result(10)
+            threading.Event().wait(0.6)  # longer than the writer's idle fetch
+    finally:
+        p.stop()
+        store.close()
+    assert holds == []
+
+
+def test_without_a_writer_a_quiet_moment_goes_straight_to_the_store(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    store.migrate()
+    told: list[str] = []
+    store.quiet_moment = lambda: told.append("store")  # type: ignore[method-assign]
+    bus = JournalBus(tmp_path / "journal", capacity=100_000, retry_after=1.0)
+    p = Pipeline(store, bus, policy=QUICK, writer=False)
+    p.start()
+    try:
+        p.quiet_moment()
+    finally:
+        p.stop()
+        store.close()
+    assert told == ["store"]

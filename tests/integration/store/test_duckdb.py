@@ -201,3 +201,22 @@ def test_housekeeping_is_due_once_the_log_holds_its_size_and_not_after_the_fold(
     finally:
         store.close()
     assert not store.housekeeping_due()  # closed: nothing to ask for
+
+
+def test_a_quiet_moment_has_housekeeping_to_do_at_its_own_lower_size(tmp_path: Path) -> None:
+    start = datetime.now(UTC) - timedelta(hours=1)
+    store = DuckDBStore(
+        tmp_path / "quiet.duckdb", threads=2, quiet_checkpoint_bytes=1 << 20,
+        housekeeping_log_bytes=1 << 30,
+    )  # fmt: skip
+    try:
+        store.migrate()
+        store.quiet_moment()
+        assert not store.housekeeping_due(at_quiet_moment=True)
+        store.write_events(make_event_rows(5000, start=start, seed=2))
+        assert store.housekeeping_due(at_quiet_moment=True)
+        assert not store.housekeeping_due()  # far from the size that stalls a commit
+        store.quiet_moment()
+        assert not store.housekeeping_due(at_quiet_moment=True)
+    finally:
+        store.close()

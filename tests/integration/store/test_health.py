@@ -29,6 +29,7 @@ def test_the_store_satisfies_the_port(store: EventStore) -> None:
 
 def test_a_quiet_moment_never_fails_open_or_closed(store: EventStore) -> None:
     assert store.housekeeping_due() is False  # a fresh store has nothing to fold
+    assert store.housekeeping_due(at_quiet_moment=True) is False
     store.quiet_moment()
     store.check()
     store.close()

@@ -176,10 +176,14 @@ class AnomalyStream:
         registry: DetectorRegistry | None = None,
         owns: Callable[[SeriesKey], bool] | None = None,
         settle: Callable[[float], bool] | None = None,
+        quiet: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         # Waits (up to a timeout) until what was acknowledged is committed: Pipeline.settle.
         self._settle = settle
+        # Told after each tick that this is a quiet moment: Pipeline.quiet_moment, which
+        # holds ingest back while the store folds its log; else the store directly.
+        self._quiet = quiet or store.quiet_moment
         # The series this process scores when analytics workers split them (sharding.py).
         self._owns = owns
         self.config = config or StreamConfig()
@@ -242,7 +246,7 @@ class AnomalyStream:
         report = self.process(boundary)
         # The minute's anomalies are out and the next close is a minute away: the store's
         # deferred housekeeping (DuckDB's checkpoint) costs least now.
-        self._store.quiet_moment()
+        self._quiet()
         return None if report is None else replace(report, settle_ms=settle_ms)
 
     def process(self, boundary: datetime) -> TickReport | None:
