@@ -10,7 +10,10 @@ after the load stopped, and in the same run the reference: raw PostgreSQL ``COPY
 same kind of events into the events table. Prints one JSON object.
 
 Every process, PostgreSQL and NATS share this machine's cores: the figure is for the
-whole layout on one machine, not for one role.
+whole layout on one machine, not for one role. So each run also reports the cores each
+part used during the load (ingest, writers, clients, every ``postgres`` and
+``nats-server`` process) and how busy the machine was, and the reference reports
+PostgreSQL's own CPU per 1,000 rows of the raw COPY.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from analytics_hub.testing import nats as natstest
 from analytics_hub.testing import postgres as pgtest
 from analytics_hub.testing.layout import HubLayout, metric_value
 from ingest import client_proc  # bench/ingest.py: the same clients as the embedded bench
+from loadwindow import CpuReading, cpu_summary, read_cpu
 from postgres_write import make_batches, raw_copy
 
 ACCEPTED = "hub_ingest_events_accepted_total"
@@ -77,6 +81,16 @@ def run_layout(args: argparse.Namespace, db_url: str, tmp: Path) -> dict[str, An
             began = time.perf_counter()
             for p in procs:
                 p.start()
+            pids = {
+                role: [n.proc.pid for n in layout.nodes if n.env.get("HUB_ROLE") == role and n.proc]
+                for role in ("ingest", "writer")
+            }
+            pids["clients"] = [p.pid for p in procs if p.pid is not None]
+            readings: list[CpuReading] = []
+            watcher = threading.Thread(
+                target=watch_cpu, args=(pids, began, args.seconds, readings), daemon=True
+            )
+            watcher.start()
             results = [r for _ in procs for r in q.get()]
             for p in procs:
                 p.join()
@@ -109,7 +123,20 @@ def run_layout(args: argparse.Namespace, db_url: str, tmp: Path) -> dict[str, An
         "consumer_lag_events_median": int(statistics.median(lags)) if lags else None,
         "drain_after_load_s": round(drained - load_end, 1),
         "responses_by_status": statuses,
+        "cpu_during_load": cpu_summary(*readings) if len(readings) == 2 else None,
     }
+
+
+SERVERS = {"postgresql": "postgres", "nats": "nats-server"}
+
+
+def watch_cpu(
+    pids: dict[str, list[int]], began: float, seconds: float, out: list[CpuReading]
+) -> None:
+    """Read the layout's CPU 3 s into the load and 2 s before its end."""
+    for at in (began + 3.0, began + seconds - 2.0):
+        time.sleep(max(0.0, at - time.perf_counter()))
+        out.append(read_cpu(pids, SERVERS))
 
 
 def main() -> None:
@@ -137,8 +164,12 @@ def main() -> None:
             runs.append(run_layout(args, db_url, Path(tmp)))
     with pgtest.temporary_database(args.postgres_url, prefix="hub_bench_") as db_url:
         batches = make_batches(10, 50_000, 100_000)
+        before = read_cpu({}, SERVERS)
         seconds = raw_copy(db_url, batches)
+        after = read_cpu({}, SERVERS)
     reference = 500_000 / sum(seconds)
+    # PostgreSQL's CPU (every postgres process) per 1,000 rows of the raw COPY
+    pg_cpu_s = after.groups["postgresql"] - before.groups["postgresql"]
 
     def median(name: str) -> float:
         return float(statistics.median(r[name] for r in runs))
@@ -163,6 +194,7 @@ def main() -> None:
                 "drain_after_load_s": median("drain_after_load_s"),
                 "reference_postgres_copy_rows_per_s": round(reference),
                 "ratio_stored_to_raw_copy": round(stored / reference, 3),
+                "reference_postgres_cpu_ms_per_1k_rows": round(pg_cpu_s * 1000 / 500, 2),
                 "per_run": runs,
                 "target_stored_events_per_s": 50_000,
             }

@@ -28,6 +28,7 @@ from analytics_hub.api.grpc.v1 import ingest_pb2, ingest_pb2_grpc
 from analytics_hub.testing.envelopes import realistic_calls
 from analytics_hub.testing.hubprocess import HubProcess, create_key, free_port
 from ingest import MARK, client_proc, peak_rss_mb  # bench/ingest.py: the REST reference
+from loadwindow import Watch  # bench/loadwindow.py
 
 
 def templates(batch: int) -> list[list[bytes]]:
@@ -99,6 +100,7 @@ def run_grpc(args: argparse.Namespace) -> dict[str, Any]:
             began = time.perf_counter()
             for p in procs:
                 p.start()
+            watch = Watch(hub.url, hub.proc.pid, args.seconds)
             answers = [q.get() for _ in procs]
             for p in procs:
                 p.join()
@@ -106,6 +108,7 @@ def run_grpc(args: argparse.Namespace) -> dict[str, Any]:
             rss = peak_rss_mb(hub.proc.pid)
             results = [r for rs, _ in answers for r in rs]
             refusals = sum(n for _, n in answers)
+            during_load = watch.summary()
         finally:
             hub.stop()
     latencies = sorted(r[0] for r in results)
@@ -115,6 +118,7 @@ def run_grpc(args: argparse.Namespace) -> dict[str, Any]:
         "batch_p99_ms": latencies[int(len(latencies) * 0.99)] * 1000 if latencies else None,
         "rss_mb": rss,
         "streams_ended_by_backpressure": refusals,
+        "during_load": during_load,
     }
 
 
@@ -169,6 +173,7 @@ def main() -> None:
                 ),
                 "server_peak_rss_mb": round(max(r["rss_mb"] for r in runs), 1),
                 "streams_ended_by_backpressure": [r["streams_ended_by_backpressure"] for r in runs],
+                "during_load": [r["during_load"] for r in runs],
                 "reference_rest_json_events_per_s": round(ref),
                 "ratio_grpc_to_rest": round(rate / ref, 3),
                 "target_events_per_s": 100_000,

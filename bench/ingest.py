@@ -32,7 +32,7 @@ import msgspec
 
 from analytics_hub.testing.envelopes import realistic_calls
 from analytics_hub.testing.hubprocess import HubProcess, create_key
-from loadwindow import Reading, read, summary  # bench/loadwindow.py
+from loadwindow import Watch  # bench/loadwindow.py
 
 MARK = b"fffffffe"  # first 8 hex digits of every event id in a template body
 
@@ -222,6 +222,7 @@ def main() -> None:
             t0 = time.perf_counter()
             for p in procs:
                 p.start()
+            watch = Watch(hub.url, pid, args.seconds)
             probe: list[float] = []
             load_over = threading.Event()
             prober = threading.Thread(
@@ -231,15 +232,13 @@ def main() -> None:
             )
             time.sleep(min(5.0, args.seconds / 4))
             prober.start()
-            first = read(hub.url, pid)
-            time.sleep(max(0.0, args.seconds - (time.perf_counter() - t0) - 2.0))
-            last: Reading = read(hub.url, pid)
             results = [r for _ in procs for r in q.get()]
             load_over.set()
             for p in procs:
                 p.join()
             wall = time.perf_counter() - t0
             prober.join()
+            during_load = watch.summary()
             rss = peak_rss_mb(pid)
         finally:
             hub.stop()
@@ -273,7 +272,7 @@ def main() -> None:
                 "visible_after_ack_ms_max": round(max(probe), 1) if probe else None,
                 "visible_after_ack_probes": len(probe),
                 "visible_after_ack_over_1s": sum(1 for p in probe if p > 1000),
-                "during_load": summary(first, last),
+                "during_load": during_load,
                 "reference_duckdb_arrow_append_rows_per_s": round(ref),
                 "ratio_hub_to_raw_append": round(rate / ref, 3),
                 "targets": {"events_per_s": 100_000, "rss_mb": 1024, "visible_ms": 1000},

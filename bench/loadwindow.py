@@ -12,6 +12,7 @@ so that a run says whether the store, the CPU or neither was the bound.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,3 +87,86 @@ def summary(first: Reading, last: Reading) -> dict[str, float | None]:
             else None
         ),
     }
+
+
+def _comm_cpu_s(comm: str) -> float:
+    """CPU seconds of every live process named ``comm`` (``postgres``, ``nats-server``)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() == comm:
+                total += _process_cpu_s(int(entry.name))
+        except OSError:  # gone meanwhile
+            continue
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class CpuReading:
+    """CPU seconds of groups of processes, and of the machine, at one moment."""
+
+    at: float
+    groups: dict[str, float]
+    machine_busy_s: float
+    machine_total_s: float
+
+
+def read_cpu(pids: dict[str, list[int]], comms: dict[str, str]) -> CpuReading:
+    """CPU seconds of each group: ``pids`` by process id, ``comms`` by process name."""
+    groups = {}
+    for name, ids in pids.items():
+        seconds = 0.0
+        for pid in ids:
+            try:
+                seconds += _process_cpu_s(pid)
+            except OSError:
+                continue
+        groups[name] = seconds
+    groups.update((name, _comm_cpu_s(comm)) for name, comm in comms.items())
+    busy, total = _machine_s()
+    return CpuReading(time.monotonic(), groups, busy, total)
+
+
+def cpu_summary(first: CpuReading, last: CpuReading) -> dict[str, object]:
+    """Cores each group used between two readings, and how busy the machine was."""
+    window = last.at - first.at
+    machine_total = last.machine_total_s - first.machine_total_s
+    return {
+        "window_s": round(window, 1),
+        "cores": {
+            name: round((last.groups[name] - first.groups[name]) / window, 2)
+            for name in first.groups
+        },
+        "machine_busy_fraction": (
+            round((last.machine_busy_s - first.machine_busy_s) / machine_total, 3)
+            if machine_total
+            else None
+        ),
+    }
+
+
+class Watch:
+    """Reads a server 3 s into a load of ``seconds`` and 2 s before its end, from a thread
+    of its own (the benchmark's main thread waits for its clients meanwhile)."""
+
+    def __init__(self, url: str, pid: int, seconds: float) -> None:
+        self._readings: list[Reading] = []
+        began = time.monotonic()
+
+        def run() -> None:
+            for at in (began + min(3.0, seconds / 4), began + max(seconds - 2.0, seconds / 2)):
+                time.sleep(max(0.0, at - time.monotonic()))
+                try:
+                    self._readings.append(read(url, pid))
+                except (OSError, httpx.HTTPError):  # the server is gone: no summary
+                    return
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def summary(self) -> dict[str, float | None] | None:
+        """The window's summary, or None when a reading could not be taken."""
+        self._thread.join(10.0)
+        return summary(*self._readings) if len(self._readings) == 2 else None

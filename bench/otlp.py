@@ -28,6 +28,7 @@ import httpx
 
 from analytics_hub.testing.hubprocess import HubProcess, create_key
 from ingest import client_proc, peak_rss_mb, post_for  # bench/ingest.py: REST reference
+from loadwindow import Watch  # bench/loadwindow.py
 from otlp_shapes import MARK, make_body  # the spans, shared with bench/otlp_mapping.py
 
 
@@ -90,7 +91,9 @@ def one_run(args: argparse.Namespace, target: Any) -> dict[str, Any]:
         hub = HubProcess(data_dir=data_dir, env={"HUB_LOG_LEVEL": "warning"}).start()
         assert hub.proc is not None
         try:
+            watch = Watch(hub.url, hub.proc.pid, args.seconds)
             results, wall = load(target, hub.url, ingest_key, args)
+            during_load = watch.summary()
             rss = peak_rss_mb(hub.proc.pid)
             acked = sum(r[2] for r in results)
             # wait=visible is not used by the clients: persisted is counted after the run
@@ -113,6 +116,7 @@ def one_run(args: argparse.Namespace, target: Any) -> dict[str, Any]:
         "latency_p99_ms": lat[int(len(lat) * 0.99)] * 1000 if lat else None,
         "peak_rss_mb": rss,
         "statuses": statuses,
+        "during_load": during_load,
     }
 
 
