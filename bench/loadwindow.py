@@ -47,9 +47,13 @@ def _metrics(url: str) -> dict[str, float]:
     return out
 
 
-def _process_cpu_s(pid: int) -> float:
+def _process_cpu_s(pid: int, *, with_children: bool = False) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    # utime, stime; then cutime, cstime: the reaped children's
+    ticks = int(fields[11]) + int(fields[12])
+    if with_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _machine_s() -> tuple[float, float]:
@@ -90,14 +94,16 @@ def summary(first: Reading, last: Reading) -> dict[str, float | None]:
 
 
 def _comm_cpu_s(comm: str) -> float:
-    """CPU seconds of every live process named ``comm`` (``postgres``, ``nats-server``)."""
+    """CPU seconds of every live process named ``comm`` (``postgres``, ``nats-server``)
+    and of the children they reaped: a PostgreSQL backend that ends (a connection closed)
+    leaves its CPU time with the postmaster, so the sum does not drop when it goes."""
     total = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             if (entry / "comm").read_text().strip() == comm:
-                total += _process_cpu_s(int(entry.name))
+                total += _process_cpu_s(int(entry.name), with_children=True)
         except OSError:  # gone meanwhile
             continue
     return total
