@@ -63,6 +63,12 @@ def _machine_s() -> tuple[float, float]:
     return (sum(ticks) - idle) / hz, sum(ticks) / hz
 
 
+def _busy_fraction(first: Reading | CpuReading, last: Reading | CpuReading) -> float | None:
+    """How busy the whole machine was between two readings (all cores, 0 to 1)."""
+    total = last.machine_total_s - first.machine_total_s
+    return round((last.machine_busy_s - first.machine_busy_s) / total, 3) if total else None
+
+
 def read(url: str, pid: int) -> Reading:
     """Read the server at ``url`` (process ``pid``) and the machine now."""
     busy, total = _machine_s()
@@ -75,7 +81,6 @@ def summary(first: Reading, last: Reading) -> dict[str, float | None]:
     delta = {k: last.metrics[k] - first.metrics[k] for k in _METRICS}
     commit_s = delta["hub_store_commit_seconds_sum"]
     housekeeping_s = delta["hub_store_housekeeping_seconds_sum"]
-    machine_total = last.machine_total_s - first.machine_total_s
     return {
         "window_s": round(window, 1),
         # The two overlap a little: housekeeping commits the backlog before the fold.
@@ -85,11 +90,7 @@ def summary(first: Reading, last: Reading) -> dict[str, float | None]:
         ),
         "housekeeping_fraction": round(housekeeping_s / window, 3),
         "server_cpu_cores": round((last.server_cpu_s - first.server_cpu_s) / window, 2),
-        "machine_busy_fraction": (
-            round((last.machine_busy_s - first.machine_busy_s) / machine_total, 3)
-            if machine_total
-            else None
-        ),
+        "machine_busy_fraction": _busy_fraction(first, last),
     }
 
 
@@ -138,18 +139,13 @@ def read_cpu(pids: dict[str, list[int]], comms: dict[str, str]) -> CpuReading:
 def cpu_summary(first: CpuReading, last: CpuReading) -> dict[str, object]:
     """Cores each group used between two readings, and how busy the machine was."""
     window = last.at - first.at
-    machine_total = last.machine_total_s - first.machine_total_s
     return {
         "window_s": round(window, 1),
         "cores": {
             name: round((last.groups[name] - first.groups[name]) / window, 2)
             for name in first.groups
         },
-        "machine_busy_fraction": (
-            round((last.machine_busy_s - first.machine_busy_s) / machine_total, 3)
-            if machine_total
-            else None
-        ),
+        "machine_busy_fraction": _busy_fraction(first, last),
     }
 
 
