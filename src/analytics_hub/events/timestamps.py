@@ -83,13 +83,19 @@ def to_micros_batch(
 ) -> tuple[list[int], dict[int, str]]:
     """:func:`to_micros` over a batch; returns the values and ``{position: error}``.
 
-    The common batch (all RFC 3339 text, decoded by msgspec as aware datetimes) takes
-    one comprehension; anything else goes element by element.
+    The common batches (all RFC 3339 text, decoded by msgspec as aware datetimes; or all
+    integer epochs of one unit) take one comprehension; anything else goes element by
+    element.
     """
-    if set(map(type, values)) == {dt.datetime}:
+    kinds = set(map(type, values))
+    if kinds == {dt.datetime}:
         # msgspec's ``tz=True`` already refused naive datetimes.
         aware = cast("Sequence[dt.datetime]", values)
         return [(v - EPOCH) // _ONE_US for v in aware], {}
+    if kinds == {int}:
+        same_unit = _integers_of_one_unit(cast("Sequence[int]", values))
+        if same_unit is not None:
+            return same_unit, {}
     out: list[int] = []
     errors: dict[int, str] = {}
     for i, v in enumerate(values):
@@ -99,6 +105,29 @@ def to_micros_batch(
             errors[i] = str(exc)
             out.append(0)
     return out, errors
+
+
+def _integers_of_one_unit(values: Sequence[int]) -> list[int] | None:
+    """Microseconds of integer epochs that all fall in one unit's range (the batch of one
+    client, OTLP's nanoseconds above all), in one comprehension; None otherwise.
+
+    Exactly :func:`to_micros` of each value: every value of the range has that unit, and
+    only the nanosecond range reaches the end of year 9999.
+    """
+    low, high = min(values), max(values)
+    if low < 0:
+        return None  # before 1970: element by element, as ever
+    if low >= _MICROS_BELOW:
+        if (high + 500) // 1_000 > MAX_MICROS:
+            return None
+        return [(v + 500) // 1_000 for v in values]
+    if high < _SECONDS_BELOW:
+        return [v * 1_000_000 for v in values]
+    if low >= _SECONDS_BELOW and high < _MILLIS_BELOW:
+        return [v * 1_000 for v in values]
+    if low >= _MILLIS_BELOW and high < _MICROS_BELOW:
+        return list(values)
+    return None
 
 
 def from_micros(micros: int) -> dt.datetime:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics_hub.events import Normalizer
-from analytics_hub.events.timestamps import epoch_unit, to_micros
+from analytics_hub.events.timestamps import MAX_MICROS, epoch_unit, to_micros, to_micros_batch
 
 from .builders import RECEIVED, TENANT, body, decode, event, only_error, only_row
 
@@ -158,3 +160,44 @@ def test_to_micros_refuses_naive_datetimes() -> None:
 def test_received_at_must_be_aware(normalizer: Normalizer) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         normalizer.decode_json(body(event()), tenant_id=TENANT, received_at=naive(RECEIVED))
+
+
+def _one_by_one(values: list[int]) -> tuple[list[int], dict[int, str]]:
+    out: list[int] = []
+    errors: dict[int, str] = {}
+    for i, v in enumerate(values):
+        try:
+            out.append(to_micros(v))
+        except ValueError as exc:
+            errors[i] = str(exc)
+            out.append(0)
+    return out, errors
+
+
+# Around every unit boundary and the end of year 9999, plus anything an int64 holds.
+_EDGES = [10**11, 10**14, 10**17, MAX_MICROS * 1_000]
+_epochs = st.one_of(
+    st.integers(min_value=-(2**63), max_value=2**64),
+    *(st.integers(min_value=edge - 1_000, max_value=edge + 1_000) for edge in _EDGES),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_epochs, min_size=1, max_size=8))
+def test_a_batch_of_integer_epochs_is_what_each_one_alone_gives(values: list[int]) -> None:
+    assert to_micros_batch(values) == _one_by_one(values)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1_741_001_415_250_000_400, 1_741_001_415_250_000_499, 1_741_001_415_250_000_500],
+        [1_741_001_415, 1_741_001_416],
+        [1_741_001_415_250, 99_999_999_999_999],
+        [100_000_000_000_000, 1_741_001_415_250_000],
+        [(MAX_MICROS + 1) * 1_000, 10**17],
+        [10**11 - 1, 10**11],
+    ],
+)
+def test_integer_epochs_of_one_unit_and_of_several(values: list[int]) -> None:
+    assert to_micros_batch(values) == _one_by_one(values)
