@@ -137,8 +137,26 @@ class HubMetrics:
         """
         if not table.num_rows:
             return
-        grouped = table.group_by(["tenant_id", "model_id"]).aggregate(
-            [("input_tokens", "sum"), ("output_tokens", "sum"), ("cost_usd", "sum")]
+        # Only the columns it needs, and no filter: filtering the whole batch
+        # materialised every column of it (about 9 of the 15 ms a 20,000-row commit cost).
+        calls = pc.cast(pc.equal(table["payload_subtype"], "llm_call"), pa.int64())
+        narrow = pa.table(
+            {
+                "tenant_id": table["tenant_id"],
+                "model_id": table["model_id"],
+                "input_tokens": table["input_tokens"],
+                "output_tokens": table["output_tokens"],
+                "cost_usd": table["cost_usd"],
+                "calls": calls,
+            }
+        )
+        grouped = narrow.group_by(["tenant_id", "model_id"], use_threads=False).aggregate(
+            [
+                ("input_tokens", "sum"),
+                ("output_tokens", "sum"),
+                ("cost_usd", "sum"),
+                ("calls", "sum"),
+            ]
         )
         for row in grouped.to_pylist():
             tenant, model = row["tenant_id"], row["model_id"]
@@ -150,14 +168,8 @@ class HubMetrics:
                 self.llm_tokens.labels(tenant, model, "output").inc(row["output_tokens_sum"])
             if row["cost_usd_sum"]:
                 self.llm_cost.labels(tenant, model).inc(row["cost_usd_sum"])
-        calls = table.filter(pc.equal(table["payload_subtype"], "llm_call"))
-        if calls.num_rows:
-            counted = calls.group_by(["tenant_id", "model_id"]).aggregate([("event_id", "count")])
-            for row in counted.to_pylist():
-                if row["model_id"] is not None:
-                    self.llm_requests.labels(row["tenant_id"], row["model_id"]).inc(
-                        row["event_id_count"]
-                    )
+            if row["calls_sum"]:
+                self.llm_requests.labels(tenant, model).inc(row["calls_sum"])
 
     def rejected(self, tenant_id: str, errors: Sequence[EventError]) -> None:
         """Count rejected events by reason (one reason per event: its first error)."""
