@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics_hub.events import Normalizer
-from analytics_hub.events.timestamps import MAX_MICROS, epoch_unit, to_micros, to_micros_batch
+from analytics_hub.events.timestamps import (
+    MAX_MICROS,
+    each_to_micros,
+    epoch_unit,
+    to_micros,
+    to_micros_batch,
+)
 
 from .builders import RECEIVED, TENANT, body, decode, event, only_error, only_row
 
@@ -162,18 +168,6 @@ def test_received_at_must_be_aware(normalizer: Normalizer) -> None:
         normalizer.decode_json(body(event()), tenant_id=TENANT, received_at=naive(RECEIVED))
 
 
-def _one_by_one(values: list[int]) -> tuple[list[int], dict[int, str]]:
-    out: list[int] = []
-    errors: dict[int, str] = {}
-    for i, v in enumerate(values):
-        try:
-            out.append(to_micros(v))
-        except ValueError as exc:
-            errors[i] = str(exc)
-            out.append(0)
-    return out, errors
-
-
 # Around every unit boundary and the end of year 9999, plus anything an int64 holds.
 _EDGES = [10**11, 10**14, 10**17, MAX_MICROS * 1_000]
 _epochs = st.one_of(
@@ -185,7 +179,7 @@ _epochs = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_epochs, min_size=1, max_size=8))
 def test_a_batch_of_integer_epochs_is_what_each_one_alone_gives(values: list[int]) -> None:
-    assert to_micros_batch(values) == _one_by_one(values)
+    assert to_micros_batch(values) == each_to_micros(values)
 
 
 @pytest.mark.parametrize(
@@ -200,4 +194,4 @@ def test_a_batch_of_integer_epochs_is_what_each_one_alone_gives(values: list[int
     ],
 )
 def test_integer_epochs_of_one_unit_and_of_several(values: list[int]) -> None:
-    assert to_micros_batch(values) == _one_by_one(values)
+    assert to_micros_batch(values) == each_to_micros(values)
