@@ -56,7 +56,13 @@ from analytics_hub.query.live import LiveFeed
 from analytics_hub.server.anomalies import anomaly_features
 from analytics_hub.server.cache import open_cache, result_ttl
 from analytics_hub.server.grpc_server import grpc_listener
-from analytics_hub.server.live_fanout import AnomaliesSink, RowsSink, connect_live_feed
+from analytics_hub.server.live_fanout import (
+    INTEREST_PERIOD_SECONDS,
+    AnomaliesSink,
+    LiveFanout,
+    RowsSink,
+    connect_live_feed,
+)
 from analytics_hub.server.metric_points import metric_point_features
 from analytics_hub.server.otlp_http import otlp_http_listener
 from analytics_hub.server.roles import (
@@ -74,7 +80,12 @@ from analytics_hub.server.stores import (
     open_event_bus,
     open_event_store,
 )
-from analytics_hub.server.tasks import apply_retention, compaction_task, retention_task
+from analytics_hub.server.tasks import (
+    PeriodicTask,
+    apply_retention,
+    compaction_task,
+    retention_task,
+)
 from analytics_hub.settings import ROLES, Settings
 from analytics_hub.webui import install_webui, resolve_webui_dir
 
@@ -100,18 +111,25 @@ def create_app(settings: Settings) -> FastAPI:
     metrics = HubMetrics()
     cache = open_cache(settings, metrics)
     generations = DataGenerations(cache)
+    # With NATS, writers and scorers may be other processes: the live feed (and the
+    # cache's invalidation) hear of their work through the broadcast.
+    broadcast = open_broadcast(settings)
+    fanout: LiveFanout | None = None
+
+    def wants_rows_now() -> None:
+        if fanout is not None:
+            fanout.express_interest()
+
     live = LiveFeed(
         QueryService(store),  # the live minute metrics: one-row queries, default limits
         queue_events=settings.stream_queue_events,
         max_connections=settings.stream_max_connections,
         metrics_interval=settings.stream_metrics_interval_seconds,
+        on_open=wants_rows_now,
     )
-
-    # With NATS, writers and scorers may be other processes: the live feed (and the
-    # cache's invalidation) hear of their work through the broadcast.
-    broadcast = open_broadcast(settings)
     announce_rows: RowsSink = live.publish
     announce_anomalies: AnomaliesSink = live.publish_anomalies
+    interest_tasks: list[PeriodicTask] = []
     if broadcast is not None:
 
         def rows_arrived(rows: pa.Table | None) -> None:
@@ -119,9 +137,20 @@ def create_app(settings: Settings) -> FastAPI:
                 generations.committed(rows)
             live.publish(rows)
 
-        announce_rows, announce_anomalies = connect_live_feed(
-            broadcast, rows_arrived, live.publish_anomalies, listen=API in roles
+        fanout = connect_live_feed(
+            broadcast,
+            rows_arrived,
+            live.publish_anomalies,
+            listen=API in roles,
+            # A memory cache learns of new data only from the rows (a shared one is
+            # marked by the writer itself); otherwise only live subscribers need them.
+            wants_rows=lambda: cache.name == "memory" or live.subscribed,
         )
+        announce_rows, announce_anomalies = fanout.announce_rows, fanout.announce_anomalies
+        if API in roles:
+            interest_tasks.append(
+                PeriodicTask("rows-interest", INTEREST_PERIOD_SECONDS, fanout.express_interest)
+            )
 
     def committed(stats: CommitStats) -> None:
         metrics.committed(stats)
@@ -232,12 +261,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     # Store upkeep runs beside the writers; scoring where the analytics role is.
     upkeep = [compaction_task(store), retention_task(store, settings)] if WRITER in roles else []
-    background = [*upkeep, *anomaly_tasks]
+    background = [*upkeep, *anomaly_tasks, *interest_tasks]
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if broadcast is not None:
             broadcast.start()
+        if fanout is not None:
+            fanout.express_interest()  # at once: the periodic notice comes a period later
         pipeline.start()
         if group is not None:
             group.start()

@@ -8,19 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import secrets
 import time
 import uuid
 from contextlib import AsyncExitStack
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from redis import Redis
+from tests.conftest import require_service
+from tests.e2e.distributed.conftest import NATS_URL
 from tests.e2e.distributed.traffic import Senders, stored_counts, wait_stored
 from websockets.asyncio.client import connect
 
+from analytics_hub.bus.broadcast import NatsBroadcast
+from analytics_hub.server.live_fanout import INTEREST_HOLD_SECONDS, ROWS
 from analytics_hub.testing.envelopes import llm_call
 from analytics_hub.testing.hubprocess import HubProcess
 from analytics_hub.testing.layout import HubLayout, metric_value
+
+REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 pytestmark = pytest.mark.service
 
@@ -128,3 +138,51 @@ def test_the_api_role_answers_while_no_writer_runs(layout: HubLayout) -> None:
     counts = stored_counts(api, layout.key("acme", "read"), _asset())
     assert counts == {}
     assert httpx.get(f"{api.url}/readyz").status_code == 200
+
+
+def test_writers_announce_rows_only_once_a_live_client_wants_them(layout: HubLayout) -> None:
+    # With a shared cache, an api process needs the writers' rows only for live clients.
+    parts = urlsplit(REDIS_URL)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 6379
+    require_service("Redis", host, port, "redis-server --daemonize yes --save '' --appendonly no")
+    prefix = f"hub-e2e-{secrets.token_hex(4)}:"
+    cache = f"{REDIS_URL}?prefix={prefix}"
+    writer, ingest, api = (
+        layout.add(role, HUB_CACHE=cache) for role in ("writer", "ingest", "api")
+    )
+    ingest_key, read_key = layout.key("acme", "ingest"), layout.key("acme", "read")
+    asset = _asset()
+    announced: list[bytes] = []
+    listener = NatsBroadcast(NATS_URL, layout.subject_prefix)
+    listener.subscribe(ROWS, announced.append)
+    listener.start()
+
+    def post(event: dict[str, Any]) -> None:
+        r = httpx.post(
+            f"{ingest.url}/api/v1/events",
+            json=[event],
+            headers={"Authorization": f"Bearer {ingest_key}"},
+        )
+        assert r.status_code == 202, r.text
+
+    try:
+        time.sleep(INTEREST_HOLD_SECONDS + 1)  # past the writer's start-up hold
+        unseen = llm_call(asset_id=asset)
+        post(unseen)
+        wait_stored(api, read_key, asset, 1, timeout=30)
+        time.sleep(0.5)
+        assert announced == []  # stored, and announced to nobody
+
+        # A live client subscribes: its api process says so, and the next rows come.
+        seen = llm_call(asset_id=asset)
+        (message,) = asyncio.run(_pushed_to_every_api([api], read_key, lambda: post(seen)))
+        assert message["type"] == "events", message
+        assert [e["event_id"] for e in message["events"]] == [seen["event_id"]]
+        assert len(announced) == 1
+        assert metric_value(writer, "hub_store_events_inserted_total") == 2
+    finally:
+        listener.close()
+        with Redis(host=host, port=port, db=int(parts.path.strip("/") or 0)) as client:
+            stale = list(client.scan_iter(match=f"{prefix}*", count=1000))
+            if stale:
+                client.delete(*stale)

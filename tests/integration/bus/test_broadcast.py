@@ -7,13 +7,19 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 
 import pyarrow as pa
 import pytest
 from tests.conftest import require_service
 
 from analytics_hub.bus.broadcast import NatsBroadcast
-from analytics_hub.server.live_fanout import decode_rows, encode_rows
+from analytics_hub.server.live_fanout import (
+    RowsInterest,
+    connect_live_feed,
+    decode_rows,
+    encode_rows,
+)
 from analytics_hub.testing.nats import DEFAULT_TEST_URL, host_and_port
 
 URL = os.environ.get("HUB_TEST_NATS_URL", DEFAULT_TEST_URL)
@@ -76,3 +82,52 @@ def test_every_listener_hears_every_notice_of_its_topic() -> None:
     finally:
         for b in [*listeners, sender]:
             b.close()
+
+
+def _wait_for(predicate: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return predicate()
+
+
+@pytest.mark.service
+def test_a_writer_announces_rows_only_while_a_listener_wants_them() -> None:
+    require_service("NATS", *host_and_port(URL), "nats-server -js")
+    prefix = f"t{secrets.token_hex(4)}"
+    rows = pa.table({"id": [1, 2, 3]})
+    received: list[pa.Table | None] = []
+    wanted = threading.Event()
+    api, writer = NatsBroadcast(URL, prefix), NatsBroadcast(URL, prefix)
+    listening = connect_live_feed(
+        api, received.append, lambda _: None, listen=True, wants_rows=wanted.is_set
+    )
+    interest = RowsInterest(hold=0.5)
+    writing = connect_live_feed(
+        writer, lambda _: None, lambda _: None, listen=False, interest=interest
+    )
+    api.start()
+    writer.start()
+    try:
+        assert _wait_for(lambda: not interest.active())  # past its first hold
+        writing.announce_rows(rows)
+        listening.express_interest()  # not wanted yet: says nothing
+        time.sleep(0.3)
+        assert received == []
+        assert not interest.active()
+
+        wanted.set()  # say, a live subscription opened
+        listening.express_interest()
+        assert _wait_for(interest.active)
+        writing.announce_rows(rows)
+        assert _wait_for(lambda: len(received) == 1)
+        assert received[0] is not None
+        assert received[0].equals(rows)
+
+        assert _wait_for(lambda: not interest.active())  # no notice for a hold: it stops
+        writing.announce_rows(rows)
+        time.sleep(0.3)
+        assert len(received) == 1
+    finally:
+        api.close()
+        writer.close()

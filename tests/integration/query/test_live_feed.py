@@ -116,3 +116,34 @@ def test_publishing_never_fails_the_writer(store: DuckDBStore) -> None:
 
     asyncio.run(subscribe())  # that loop is closed now
     feed.publish(calls(3, seed=2))
+
+
+def test_opening_a_subscription_calls_the_open_hook_and_marks_the_feed_subscribed(
+    store: DuckDBStore,
+) -> None:
+    opened: list[bool] = []
+    feed = LiveFeed(QueryService(store), on_open=lambda: opened.append(feed.subscribed))
+    assert not feed.subscribed
+
+    async def scenario() -> None:
+        sub = feed.open("acme", LiveSpec(LiveFilter(), events=True, metrics=False))
+        assert feed.subscribed
+        feed.close(sub)
+
+    asyncio.run(scenario())
+    assert opened == [True]  # called once the subscription counts
+    assert not feed.subscribed
+
+
+def test_a_failing_open_hook_does_not_refuse_the_subscription(store: DuckDBStore) -> None:
+    def broken() -> None:
+        raise RuntimeError("no bus")
+
+    feed = LiveFeed(QueryService(store), on_open=broken)
+
+    async def scenario() -> None:
+        sub = feed.open("acme", LiveSpec(LiveFilter(), events=True, metrics=False))
+        assert feed.subscriptions("acme") == [sub]
+        feed.close(sub)
+
+    asyncio.run(scenario())

@@ -76,12 +76,17 @@ class LiveFeed:
         max_connections: int = 500,
         metrics_interval: float = 1.0,
         clock: Callable[[], datetime] = _utc_now,
+        on_open: Callable[[], None] | None = None,
     ) -> None:
+        """``on_open`` is called (on the event loop; it must not block) whenever a
+        subscription opens: a process fed by other processes' writers tells them then
+        that it wants their rows."""
         self.queue_events = queue_events
         self.max_connections = max_connections
         self._queries = queries
         self._interval = metrics_interval
         self._clock = clock
+        self._on_open = on_open
         self._connections = 0
         self._keys = itertools.count()
         self._subs: dict[str, dict[int, Subscription]] = {}  # tenant -> key -> subscription
@@ -117,6 +122,11 @@ class LiveFeed:
         """Give back a slot taken by :meth:`admit`."""
         self._connections = max(self._connections - 1, 0)
 
+    @property
+    def subscribed(self) -> bool:
+        """Whether any subscription is open (read from any thread)."""
+        return bool(self._tenants)
+
     def subscriptions(self, tenant_id: str) -> list[Subscription]:
         """The open subscriptions of ``tenant_id`` (to look at their queues)."""
         return list(self._subs.get(tenant_id, {}).values())
@@ -129,6 +139,11 @@ class LiveFeed:
         self._key_of[id(sub)] = key
         self._subs.setdefault(tenant_id, {})[key] = sub
         self._changed(sub)
+        if self._on_open is not None:
+            try:
+                self._on_open()
+            except Exception:  # a notice that could not be sent must not refuse the client
+                log.warning("live feed: the open hook failed", exc_info=True)
         return sub
 
     def change(self, sub: Subscription, spec: LiveSpec, notice: str) -> None:
