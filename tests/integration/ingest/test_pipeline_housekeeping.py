@@ -110,6 +110,11 @@ def test_a_store_with_nothing_to_fold_never_holds_ingest_back(tmp_path: Path) ->
     assert holds == []
 
 
+def _commit_second(p: Pipeline, i: int) -> None:
+    """Submit 400 events of second ``i`` after START and wait until they are durable."""
+    p.submit(make_event_rows(400, start=START + timedelta(seconds=i), seed=i)).result(10)
+
+
 def test_housekeeping_that_could_not_be_done_is_not_retried_at_every_commit(
     store: DuckDBStore, tmp_path: Path
 ) -> None:
@@ -121,7 +126,7 @@ def test_housekeeping_that_could_not_be_done_is_not_retried_at_every_commit(
     p.start()
     try:
         for i in range(6):
-            p.submit(make_event_rows(400, start=START + timedelta(seconds=i), seed=i)).result(10)
+            _commit_second(p, i)
             p.settle(10)
     finally:
         p.stop()
@@ -149,7 +154,7 @@ def test_a_quiet_moment_folds_the_log_with_ingest_held_back(tmp_path: Path) -> N
     p.start()
     try:
         for i in range(3):
-            p.submit(make_event_rows(400, start=START + timedelta(seconds=i), seed=i)).result(10)
+            _commit_second(p, i)
         p.settle(10)
         assert holds == []  # commits alone never fold below the size
         assert folds == []

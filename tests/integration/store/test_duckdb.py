@@ -178,17 +178,23 @@ def test_a_quiet_moment_checkpoints_a_log_past_its_size_and_keeps_every_row(
     store.quiet_moment()  # closed: nothing, and no error
 
 
+def _folding_store(path: Path, *, housekeeping_log_bytes: int) -> DuckDBStore:
+    """A migrated store whose quiet moment folds from 1 MB of log, the log folded empty."""
+    store = DuckDBStore(
+        path, threads=2, quiet_checkpoint_bytes=1 << 20,
+        housekeeping_log_bytes=housekeeping_log_bytes,
+    )  # fmt: skip
+    store.migrate()
+    store.quiet_moment()
+    return store
+
+
 def test_housekeeping_is_due_once_the_log_holds_its_size_and_not_after_the_fold(
     tmp_path: Path,
 ) -> None:
     start = datetime.now(UTC) - timedelta(hours=1)
-    store = DuckDBStore(
-        tmp_path / "due.duckdb", threads=2, quiet_checkpoint_bytes=1 << 20,
-        housekeeping_log_bytes=1 << 20,
-    )  # fmt: skip
+    store = _folding_store(tmp_path / "due.duckdb", housekeeping_log_bytes=1 << 20)
     try:
-        store.migrate()
-        store.quiet_moment()
         store.write_events(make_event_rows(200, start=start, seed=1))
         assert not store.housekeeping_due()
         store.write_events(make_event_rows(5000, start=start, seed=2))
@@ -205,13 +211,8 @@ def test_housekeeping_is_due_once_the_log_holds_its_size_and_not_after_the_fold(
 
 def test_a_quiet_moment_has_housekeeping_to_do_at_its_own_lower_size(tmp_path: Path) -> None:
     start = datetime.now(UTC) - timedelta(hours=1)
-    store = DuckDBStore(
-        tmp_path / "quiet.duckdb", threads=2, quiet_checkpoint_bytes=1 << 20,
-        housekeeping_log_bytes=1 << 30,
-    )  # fmt: skip
+    store = _folding_store(tmp_path / "quiet.duckdb", housekeeping_log_bytes=1 << 30)
     try:
-        store.migrate()
-        store.quiet_moment()
         assert not store.housekeeping_due(at_quiet_moment=True)
         store.write_events(make_event_rows(5000, start=start, seed=2))
         assert store.housekeeping_due(at_quiet_moment=True)
