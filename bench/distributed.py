@@ -39,6 +39,9 @@ from postgres_write import make_batches, raw_copy
 
 ACCEPTED = "hub_ingest_events_accepted_total"
 STORED = "hub_store_events_inserted_total"
+COMMITS = "hub_store_commit_events_count"
+COMMITTED = "hub_store_commit_events_sum"
+COMMIT_SECONDS = "hub_store_commit_seconds_sum"
 
 
 def sample_lag(
@@ -103,6 +106,7 @@ def run_layout(args: argparse.Namespace, db_url: str, tmp: Path) -> dict[str, An
             drained = time.perf_counter()
             stop.set()
             sampler.join()
+            commits = commit_sizes(layout)
     finally:
         natstest.delete_streams(args.nats_url, stream, f"{stream}_DEAD")
 
@@ -123,7 +127,21 @@ def run_layout(args: argparse.Namespace, db_url: str, tmp: Path) -> dict[str, An
         "consumer_lag_events_median": int(statistics.median(lags)) if lags else None,
         "drain_after_load_s": round(drained - load_end, 1),
         "responses_by_status": statuses,
+        **commits,
         "cpu_during_load": cpu_summary(*readings) if len(readings) == 2 else None,
+    }
+
+
+def commit_sizes(layout: HubLayout) -> dict[str, float]:
+    """The writers' group commits over the run: how many, their mean size and duration."""
+    writers = [n for n in layout.nodes if n.env.get("HUB_ROLE") == "writer"]
+    count = sum(metric_value(n, COMMITS) for n in writers)
+    events = sum(metric_value(n, COMMITTED) for n in writers)
+    seconds = sum(metric_value(n, COMMIT_SECONDS) for n in writers)
+    return {
+        "writer_commits": int(count),
+        "writer_events_per_commit_mean": round(events / count) if count else 0,
+        "writer_commit_ms_mean": round(seconds * 1000 / count, 1) if count else 0.0,
     }
 
 

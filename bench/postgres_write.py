@@ -41,9 +41,8 @@ import pyarrow.compute as pc
 from analytics_hub.events.columns import COLUMN_NAMES
 from analytics_hub.store.postgres import PostgresStore
 from analytics_hub.store.postgres_copy import copy_sql, csv_bytes
-from analytics_hub.store.postgres_rollups import FINE_TABLE, FINE_TABLE_SQL, insert_deltas_sql
 from analytics_hub.store.postgres_schema import MIGRATIONS
-from analytics_hub.store.rollup_deltas import FINE_COLUMNS, fine_deltas
+from analytics_hub.store.postgres_writes import copy_rollup_deltas, rollup_deltas
 from analytics_hub.testing.postgres import DEFAULT_TEST_URL, temporary_database
 from analytics_hub.testing.rows import make_event_rows
 
@@ -134,7 +133,6 @@ def antijoin(url: str, batches: list[pa.Table]) -> list[float]:
         conn.execute("DROP INDEX events_key")
         conn.execute("CREATE INDEX events_tenant_event ON events (tenant_id, event_id)")
         conn.execute("CREATE TEMP TABLE _stage (LIKE events) ON COMMIT DELETE ROWS")
-        conn.execute(FINE_TABLE_SQL)
         insert = (
             f"INSERT INTO events ({COLUMNS}) SELECT {COLUMNS} FROM _stage AS s WHERE NOT EXISTS"
             " (SELECT 1 FROM events AS e WHERE e.tenant_id = s.tenant_id"
@@ -161,9 +159,7 @@ def antijoin(url: str, batches: list[pa.Table]) -> list[float]:
                     ["tenant_id", "event_id"],
                     join_type="left semi",
                 )
-                with cur.copy(copy_sql(FINE_TABLE, FINE_COLUMNS)) as copy:
-                    copy.write(csv_bytes(fine_deltas(inserted)))
-                cur.execute(insert_deltas_sql())
+                copy_rollup_deltas(cur, rollup_deltas(inserted))
             seconds.append(time.perf_counter() - began)
     return seconds
 

@@ -63,6 +63,18 @@ def first_of_each_key(table: pa.Table) -> pa.Table:
     return table.take(pc.take(keep, pc.sort_indices(keep)))  # back in batch order
 
 
+def with_array_literals(table: pa.Table) -> pa.Table:
+    """``table`` with every list column as PostgreSQL array text (``{1,2,3}``), which
+    COPY's CSV reads into an array column; the CSV writer takes no list columns."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_list(column.type):
+            items = pc.binary_join(pc.cast(column, pa.list_(pa.string())), ",")
+            column = pc.binary_join_element_wise("{", items, "}", "")
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
 def csv_bytes(table: pa.Table) -> bytes:
     """The CSV rows of ``table`` (its columns in order, no header).
 
@@ -80,4 +92,4 @@ def csv_bytes(table: pa.Table) -> bytes:
     return data
 
 
-__all__ = ["copy_sql", "csv_bytes", "first_of_each_key"]
+__all__ = ["copy_sql", "csv_bytes", "first_of_each_key", "with_array_literals"]

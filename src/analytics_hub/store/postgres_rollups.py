@@ -2,12 +2,12 @@
 
 The same shape as :mod:`analytics_hub.store.duckdb_rollups` (read its docstring): a
 *fine* relation with one row per ``(bucket, dimensions, bin)``, turned into rollup rows
-by one merging query, used both by the write path and by compaction (fine rows
-unnested from stored histograms). The write path's fine relation is computed in Arrow
-from the rows stored (:mod:`analytics_hub.store.rollup_deltas`) and COPYed into the
-temporary table ``_fine``. Differences from DuckDB are of dialect only: no ``GROUP BY
-ALL``, ``sum`` of a ``bigint`` is ``numeric`` (cast back to ``bigint``), and the
-histogram arrays come from ``array_agg(... ORDER BY bin)``.
+by one merging query, used by compaction (fine rows unnested from stored histograms)
+and re-pricing. The write path folds its deltas in Arrow instead
+(:mod:`analytics_hub.store.rollup_rows`) and COPYs the finished rows. Differences from
+DuckDB are of dialect only: no ``GROUP BY ALL``, ``sum`` of a ``bigint`` is ``numeric``
+(cast back to ``bigint``), and the histogram arrays come from
+``array_agg(... ORDER BY bin)``.
 """
 
 from __future__ import annotations
@@ -109,19 +109,6 @@ def fine_from_rollup_sql(
     )
 
 
-#: the temporary table the write path COPYs a batch's fine relation into
-FINE_TABLE = "_fine"
-FINE_TABLE_SQL = (
-    f"CREATE TEMP TABLE IF NOT EXISTS {FINE_TABLE} (bucket timestamp, "
-    + ", ".join(f'{d} text COLLATE "C"' for d in ROLLUP_DIMENSIONS)
-    + ", bin integer, "
-    + ", ".join(
-        f"{m.name} {'bigint' if m.type == 'int64' else 'double precision'}" for m in ROLLUP_MEASURES
-    )
-    + ", bin_count bigint) ON COMMIT DELETE ROWS"
-)
-
-
 def mark_dirty_sql(source: str, time_col: str = "bucket") -> str:
     """An INSERT recording, for compaction, the buckets of every rollup table that rows
     of ``source`` (times in ``time_col``) add deltas to."""
@@ -132,25 +119,9 @@ def mark_dirty_sql(source: str, time_col: str = "bucket") -> str:
     return f"INSERT INTO rollup_dirty (rollup, bucket) {marks}"
 
 
-def insert_deltas_sql(fine: str = FINE_TABLE) -> str:
-    """One statement adding the rollup rows of every rollup table from fine relation
-    ``fine`` (one row per minute, dimensions and bin: a batch's deltas), and marking
-    their buckets for compaction."""
-    inserts = []
-    for i, r in enumerate(ROLLUPS):
-        # Only the full minute rollup has the fine relation's grouping already.
-        regroup = not (r.full and r.unit == "minute")
-        merged = merge_sql(fine, r.unit, regroup=regroup, dimensions=r.dimensions)
-        inserts.append(f"r{i} AS (\n  INSERT INTO {r.name} ({', '.join(r.columns)})\n{merged}\n)")
-    return "WITH " + ",\n".join(inserts) + "\n" + mark_dirty_sql(fine)
-
-
 __all__ = [
     "DIMS",
-    "FINE_TABLE",
-    "FINE_TABLE_SQL",
     "fine_from_rollup_sql",
-    "insert_deltas_sql",
     "latency_bin_sql",
     "mark_dirty_sql",
     "merge_sql",
