@@ -66,13 +66,13 @@ def first_of_each_key(table: pa.Table) -> pa.Table:
 def with_array_literals(table: pa.Table) -> pa.Table:
     """``table`` with every list column as PostgreSQL array text (``{1,2,3}``), which
     COPY's CSV reads into an array column; the CSV writer takes no list columns."""
-    columns = []
-    for column in table.columns:
-        if pa.types.is_list(column.type):
-            items = pc.binary_join(pc.cast(column, pa.list_(pa.string())), ",")
-            column = pc.binary_join_element_wise("{", items, "}", "")
-        columns.append(column)
-    return pa.table(columns, names=table.column_names)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_list(field.type):
+            items = pc.binary_join(pc.cast(table.column(i), pa.list_(pa.string())), ",")
+            table = table.set_column(
+                i, field.name, pc.binary_join_element_wise("{", items, "}", "")
+            )
+    return table
 
 
 def csv_bytes(table: pa.Table) -> bytes:
