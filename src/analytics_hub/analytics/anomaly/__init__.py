@@ -15,6 +15,7 @@ from analytics_hub.analytics.anomaly.base import (
 )
 from analytics_hub.analytics.anomaly.calibrate import TailCalibrator
 from analytics_hub.analytics.anomaly.change import CusumDetector, EwmaDetector
+from analytics_hub.analytics.anomaly.context import ContextDetector
 from analytics_hub.analytics.anomaly.ensemble import Ensemble, Vote, combine
 from analytics_hub.analytics.anomaly.forest import ForestDetector
 from analytics_hub.analytics.anomaly.registry import (
@@ -31,6 +32,7 @@ __all__ = [
     "DEFAULT_MEMBERS",
     "AlarmGate",
     "AlarmPolicy",
+    "ContextDetector",
     "CusumDetector",
     "Detector",
     "DetectorRegistry",
