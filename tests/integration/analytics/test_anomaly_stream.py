@@ -102,7 +102,7 @@ def test_a_spike_is_stored_and_published_within_its_minute(
     assert requests.score >= requests.threshold == AlarmPolicy().threshold
     assert requests.source == "stream"
     assert requests.version == version.id
-    assert set(requests.votes) == {"seasonal[step_s=60.0]", "forest[extrapolate=False]"}
+    assert set(requests.votes) == {"seasonal[step_s=60.0]", "forest[extrapolate=False]", "context"}
     assert "error_rate" in {c["metric"] for c in requests.contributing}
     # the clock stood at the end of the minute plus the grace when it was stored
     assert requests.created_at == spike_minute + MINUTE + timedelta(seconds=GRACE)

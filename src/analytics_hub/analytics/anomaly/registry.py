@@ -18,6 +18,7 @@ from typing import Any
 from analytics_hub.analytics.anomaly.alarm import AlarmGate, AlarmPolicy
 from analytics_hub.analytics.anomaly.base import Detector
 from analytics_hub.analytics.anomaly.change import CusumDetector, EwmaDetector
+from analytics_hub.analytics.anomaly.context import ContextDetector
 from analytics_hub.analytics.anomaly.deep import AutoencoderDetector, LstmResidualDetector
 from analytics_hub.analytics.anomaly.ensemble import Ensemble, Vote
 from analytics_hub.analytics.anomaly.forest import ForestDetector
@@ -50,6 +51,7 @@ class MemberSpec:
 DEFAULT_MEMBERS: tuple[MemberSpec, ...] = (
     MemberSpec("seasonal", 2.0),
     MemberSpec("forest", 1.0, {"extrapolate": False}),
+    MemberSpec("context", 2.0),
 )
 DEFAULT_VOTE: Vote = "mean"
 DEFAULT_QUIET_ROWS = 200
@@ -89,6 +91,7 @@ def builtin_registry() -> DetectorRegistry:
     registry.register(EwmaDetector.name, EwmaDetector)
     registry.register(CusumDetector.name, CusumDetector)
     registry.register(ForestDetector.name, ForestDetector)
+    registry.register(ContextDetector.name, ContextDetector)
     if torch_available():
         registry.register(LstmResidualDetector.name, LstmResidualDetector)
         registry.register(AutoencoderDetector.name, AutoencoderDetector)

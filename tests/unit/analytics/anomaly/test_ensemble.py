@@ -148,7 +148,7 @@ def test_registry_builtins_plugins_and_errors() -> None:
     registry = builtin_registry()
     # the deep extra's detectors are built-ins too, where PyTorch is installed
     deep = ["autoencoder", "lstm_residual"] if torch_available() else []
-    assert registry.names() == sorted(["cusum", "ewma", "forest", "seasonal", *deep])
+    assert registry.names() == sorted(["context", "cusum", "ewma", "forest", "seasonal", *deep])
     assert "seasonal" in registry
     assert registry.create("ewma", alpha=0.1).name == "ewma"
     with pytest.raises(ConflictError):
