@@ -136,12 +136,20 @@ def standard_by_half(corpus: list[Series], scores: Scores) -> dict[str, float]:
     return out
 
 
-def ensemble_scores(members: dict[str, Scores], weights: dict[str, float]) -> Scores:
-    """The ensemble's gated scores from its members' probabilities (see Ensemble)."""
+def ensemble_scores(
+    members: dict[str, Scores], weights: dict[str, float], damping: dict[str, float] | None = None
+) -> Scores:
+    """The ensemble's gated scores from its members' probabilities (see Ensemble).
+
+    ``damping``: the floor of each damping member, by label (the others: none).
+    """
     names = list(weights)
+    floors = [(damping or {}).get(m, 1.0) for m in names]
     n = len(next(iter(members.values())))
     probs = [
-        combine(np.stack([members[m][i] for m in names]), DEFAULT_VOTE, list(weights.values()))
+        combine(
+            np.stack([members[m][i] for m in names]), DEFAULT_VOTE, list(weights.values()), floors
+        )
         for i in range(n)
     ]
     return gated(probs)
@@ -204,15 +212,18 @@ def main() -> None:
         }
 
     weights = {m.label: m.weight for m in DEFAULT_MEMBERS}
-    ensemble = ensemble_scores(probabilities, weights)
+    damping = {m.label: m.damping for m in DEFAULT_MEMBERS if m.damping < 1}
+    ensemble = ensemble_scores(probabilities, weights, damping)
     results["ensemble"] = {
         **evaluate(corpus, ensemble),
         "halves_standard": standard_by_half(corpus, ensemble),
         "members": weights,
+        "damping": damping,
     }
 
     # the evidence behind the default members: drop each member, add each other detector
-    # (at weight 1 and 0.5), run a member at its defaults, and vote with equal weights
+    # (at weight 1 and 0.5), run a member at its defaults, vote with equal weights, and
+    # vote without damping or with each damping member's floor halved and raised
     variants: dict[str, dict[str, float]] = {}
     for member in DEFAULT_MEMBERS:
         if len(weights) > 1:
@@ -229,12 +240,21 @@ def main() -> None:
             variants[f"with {name} x0.5"] = {**weights, name: 0.5}
     if len(weights) > 1:
         variants["equal weights"] = dict.fromkeys(weights, 1.0)
+    dampings = dict.fromkeys(variants, damping)
+    if damping:
+        variants["without damping"] = weights
+        dampings["without damping"] = {}
+        for label, floor in damping.items():
+            for other in (floor / 2, (1 + floor) / 2):
+                variants[f"{label} damping {other:g}"] = weights
+                dampings[f"{label} damping {other:g}"] = {**damping, label: other}
     selection: dict[str, dict[str, Any]] = {}
     for label, members in variants.items():
-        scores = ensemble_scores(probabilities, members)
+        scores = ensemble_scores(probabilities, members, dampings[label])
         full = evaluate(corpus, scores)
         selection[label] = {
             "members": members,
+            "damping": {k: v for k, v in dampings[label].items() if k in members},
             **{p: full[p] for p in nab.PROFILES},
             "halves_standard": standard_by_half(corpus, scores),
         }

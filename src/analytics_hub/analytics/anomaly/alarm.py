@@ -26,7 +26,7 @@ from analytics_hub.analytics.anomaly.base import FloatArray
 
 #: the alarm level of the default ensemble: its NAB standard-profile threshold, rounded
 #: (see docs/decisions/0008-anomaly-ensemble.md)
-DEFAULT_LEVEL = 0.986
+DEFAULT_LEVEL = 0.988
 
 
 class AlarmGate:

@@ -32,11 +32,14 @@ DetectorFactory = Callable[..., Detector]
 
 @dataclass(frozen=True)
 class MemberSpec:
-    """One member of an ensemble: a registered detector, its parameters and vote weight."""
+    """One member of an ensemble: a registered detector, its parameters, its vote weight
+    and how much it damps the vote where it finds a row ordinary (1: not at all; see
+    :mod:`.ensemble`)."""
 
     name: str
     weight: float = 1.0
     params: Mapping[str, Any] = field(default_factory=dict)
+    damping: float = 1.0
 
     @property
     def label(self) -> str:
@@ -51,7 +54,7 @@ class MemberSpec:
 DEFAULT_MEMBERS: tuple[MemberSpec, ...] = (
     MemberSpec("seasonal", 2.0),
     MemberSpec("forest", 1.0, {"extrapolate": False}),
-    MemberSpec("context", 2.0),
+    MemberSpec("context", 2.0, damping=0.5),
 )
 DEFAULT_VOTE: Vote = "mean"
 DEFAULT_QUIET_ROWS = 200
@@ -111,6 +114,7 @@ def default_ensemble(
         [registry.create(m.name, **m.params) for m in members],
         vote=vote,
         weights=[m.weight for m in members],
+        damping=[m.damping for m in members],
         gate=AlarmGate(DEFAULT_QUIET_ROWS),
         policy=policy,
     )

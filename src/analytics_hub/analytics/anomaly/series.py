@@ -40,7 +40,7 @@ from analytics_hub.analytics.anomaly.base import (
     Refitting,
     UnivariateDetector,
 )
-from analytics_hub.analytics.anomaly.ensemble import Vote, combine, combine_one
+from analytics_hub.analytics.anomaly.ensemble import Vote, check_damping, combine, combine_one
 from analytics_hub.analytics.anomaly.registry import (
     DEFAULT_MEMBERS,
     DEFAULT_QUIET_ROWS,
@@ -104,13 +104,20 @@ class SeriesConfig:
     @property
     def detector(self) -> str:
         """The ensemble, as anomaly records name it."""
-        members = ", ".join(f"{m.label}*{m.weight:g}" for m in self.members)
+        members = ", ".join(
+            f"{m.label}*{m.weight:g}" + (f" damping {m.damping:g}" if m.damping < 1 else "")
+            for m in self.members
+        )
         return f"ensemble({self.vote}: {members})"
 
     def parameters(self) -> dict[str, Any]:
         """The parameters a detector version records."""
         return {
-            "members": [{"name": m.name, "weight": m.weight, **m.params} for m in self.members],
+            "members": [
+                {"name": m.name, "weight": m.weight, **m.params}
+                | ({"damping": m.damping} if m.damping < 1 else {})
+                for m in self.members
+            ],
             "vote": self.vote,
             "level": self.level,
             "quiet_rows": self.quiet_rows,
@@ -163,6 +170,7 @@ class SeriesModel:
         #: start of the last minute fed (seconds since the epoch)
         self.last_ts: float | None = None
         self._weights = [m.weight for m in self.config.members]
+        self._damping = check_damping([m.damping for m in self.config.members], len(self._weights))
         # member k -> one detector per metric (univariate) or one for the row (shared)
         self._per_metric: dict[int, list[Detector]] = {}
         self._shared: dict[int, Detector] = {}
@@ -234,7 +242,7 @@ class SeriesModel:
                             low[i, j], high[i, j] = band
                     votes[k, i, j] = detector.update(float(ts[i]), float(vals[i, j]))
             ps = votes[:, rows_j, j]
-            probability[rows_j, j] = combine(ps, self.config.vote, self._weights)
+            probability[rows_j, j] = combine(ps, self.config.vote, self._weights, self._damping)
             gate = self._gates[j]
             if rows_j.size == 1:  # the streaming case: the scalar gate is 20 times cheaper
                 score[rows_j[0], j] = gate.update(float(probability[rows_j[0], j]))
@@ -274,7 +282,7 @@ class SeriesModel:
                     if band is not None:
                         low[j], high[j] = band
                 votes[k][j] = detectors[j].update(t, value)
-            p = combine_one([vote[j] for vote in votes], self._weights)
+            p = combine_one([vote[j] for vote in votes], self._weights, self._damping)
             probability[j] = p
             score[j] = self._gates[j].update(p)
         thresholds = self._thresholds()

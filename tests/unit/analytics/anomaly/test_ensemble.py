@@ -23,6 +23,8 @@ from analytics_hub.analytics.anomaly import (
     combine,
     default_ensemble,
 )
+from analytics_hub.analytics.anomaly.calibrate import from_surprise, surprise
+from analytics_hub.analytics.anomaly.ensemble import DAMPING_RAMP, combine_one
 from analytics_hub.analytics.neural import torch_available
 from analytics_hub.errors import ConflictError, NotFoundError, ValidationError
 
@@ -36,6 +38,37 @@ def test_soft_vote_is_the_weighted_mean_of_rarities() -> None:
     np.testing.assert_allclose(combine(p, "max"), [0.999, 0.9])
     three = np.array([[0.999], [0.9], [0.5]])
     np.testing.assert_allclose(combine(three, "median"), [0.9])
+
+
+def test_a_damping_member_scales_the_vote_by_how_ordinary_it_finds_the_row() -> None:
+    # member 0 is sure (rarity 3); member 1 damps with floor 0.5 and finds the row ordinary
+    # (rarity 0), a little unusual (half the ramp) or unusual (past the ramp)
+    rarities = np.array([[3.0, 3.0, 3.0], [0.0, DAMPING_RAMP / 2, 2.0]])
+    got = surprise(combine(from_surprise(rarities), "mean", [1.0, 1.0], [1.0, 0.5]))
+    mean = rarities.mean(axis=0)
+    np.testing.assert_allclose(got, [mean[0] * 0.5, mean[1] * 0.75, mean[2]], rtol=1e-9)
+    # no damping member: the plain vote
+    plain = combine(from_surprise(rarities), "mean", [1.0, 1.0])
+    np.testing.assert_array_equal(combine(from_surprise(rarities), "mean", [1, 1], [1, 1]), plain)
+
+
+def test_the_one_row_combination_equals_the_array_one_with_damping() -> None:
+    rng = np.random.default_rng(4)
+    p = 1.0 - 10.0 ** -rng.uniform(0, 4, size=(3, 200))
+    p[2, ::3] = 0.0  # the damping member finds every third row ordinary
+    weights, damping = [2.0, 1.0, 2.0], [1.0, 1.0, 0.5]
+    rows = [combine_one(list(p[:, i]), weights, damping) for i in range(p.shape[1])]
+    np.testing.assert_allclose(rows, combine(p, "mean", weights, damping), rtol=0, atol=1e-12)
+
+
+def test_damping_floors_must_be_in_zero_one_one_per_member() -> None:
+    p = np.array([[0.5], [0.5]])
+    with pytest.raises(ValidationError, match="damping"):
+        combine(p, "mean", None, [1.0])
+    with pytest.raises(ValidationError, match="damping"):
+        combine(p, "mean", None, [1.0, 1.5])
+    with pytest.raises(ValidationError, match="damping"):
+        Ensemble([EwmaDetector(), EwmaDetector()], damping=[-0.1, 1.0])
 
 
 def test_combine_refuses_bad_votes_and_weights() -> None:
@@ -172,5 +205,6 @@ def test_the_default_ensemble_is_built_from_the_measured_members() -> None:
     ens = default_ensemble()
     assert [m.name for m in ens.members] == [m.name for m in DEFAULT_MEMBERS]
     assert ens.weights == [m.weight for m in DEFAULT_MEMBERS]
+    assert ens.damping == [m.damping for m in DEFAULT_MEMBERS]
     assert MemberSpec("forest", 1.0, {"extrapolate": False}).label == "forest[extrapolate=False]"
     assert MemberSpec("seasonal").label == "seasonal"
