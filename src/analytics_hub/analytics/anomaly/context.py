@@ -156,7 +156,8 @@ class ContextDetector(UnivariateDetector):
         """Lay the grid over the remembered rows and learn their moves again on it.
 
         The same as feeding them one by one to :meth:`_learn` on a fresh memory, in
-        numpy: about a millisecond for a week of minutes instead of 30.
+        numpy: 0.4 ms for a week of minutes (10,080 rows), where the loop would take
+        tens of milliseconds.
         """
         stored = np.frombuffer(self._values, dtype=np.float64)
         past = np.concatenate((stored[self._oldest :], stored[: self._oldest]))
