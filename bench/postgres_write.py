@@ -13,9 +13,11 @@ the same run on the same batches (``--repeats`` times, alternating; medians repo
 - ``antijoin``: the design not taken (docs/decisions/0013): staging-table COPY, insert
   of the rows a ``NOT EXISTS`` finds new under a global advisory lock, a non-unique key
   index, the same rollup deltas;
-- ``raw_copy``: COPY of the same rows, pre-rendered as CSV, into the store's
-  partitioned and indexed ``events`` table: no dedupe, no rollups (the reference);
-- ``raw_copy_bare``: the same COPY into a plain table without partitions or indexes.
+- ``raw_copy``: COPY of the same rows, pre-rendered in PostgreSQL's binary format (as
+  the store writes them), into the store's partitioned and indexed ``events`` table: no
+  dedupe, no rollups (the reference);
+- ``raw_copy_csv``: the same COPY with the rows rendered as CSV instead;
+- ``raw_copy_bare``: the binary COPY into a plain table without partitions or indexes.
 
 Needs a PostgreSQL server (``--url``, default ``HUB_TEST_POSTGRES_URL`` or the local
 one); creates and drops ``hub_bench_*`` databases. Prints one JSON object.
@@ -40,6 +42,7 @@ import pyarrow.compute as pc
 
 from analytics_hub.events.columns import COLUMN_NAMES
 from analytics_hub.store.postgres import PostgresStore
+from analytics_hub.store.postgres_binary import binary_bytes, binary_copy_sql
 from analytics_hub.store.postgres_copy import copy_sql, csv_bytes
 from analytics_hub.store.postgres_schema import MIGRATIONS
 from analytics_hub.store.postgres_writes import copy_rollup_deltas, rollup_deltas
@@ -144,8 +147,9 @@ def antijoin(url: str, batches: list[pa.Table]) -> list[float]:
             bounds = pc.min_max(batch.column("claimed_ts"))
             with conn.transaction(), conn.cursor() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(1)")  # one writer at a time
-                with cur.copy(copy_sql("_stage", COLUMN_NAMES)) as copy:
-                    copy.write(csv_bytes(batch))
+                sql, data = render(batch, "_stage", binary=True)  # as the store renders
+                with cur.copy(sql) as copy:
+                    copy.write(data)
                 keys = cur.execute(
                     insert, [bounds["min"].as_py(), bounds["max"].as_py()]
                 ).fetchall()
@@ -165,32 +169,46 @@ def antijoin(url: str, batches: list[pa.Table]) -> list[float]:
 
 
 def raw_copy(url: str, batches: list[pa.Table]) -> list[float]:
-    """Seconds per batch of COPY of pre-rendered rows into the store's events table."""
-    store = _store(url)
-    store.ensure_partitions(_days(batches))
-    store.close()
-    return _copy(url, "events", batches)
+    """Seconds per batch of binary COPY of pre-rendered rows into the store's events
+    table (the format the store writes in)."""
+    return _copy(_with_partitions(url, batches), "events", batches, binary=True)
+
+
+def raw_copy_csv(url: str, batches: list[pa.Table]) -> list[float]:
+    """The same COPY with the rows rendered as CSV (the format the store wrote before)."""
+    return _copy(_with_partitions(url, batches), "events", batches, binary=False)
 
 
 def raw_copy_bare(url: str, batches: list[pa.Table]) -> list[float]:
-    """Seconds per batch of the same COPY into a table without partitions or indexes."""
+    """Seconds per batch of the binary COPY into a table without partitions or indexes."""
     bare = MIGRATIONS[0].sql.split(") PARTITION BY")[0] + ")"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(bare.replace("CREATE TABLE events", "CREATE TABLE bare", 1))
-    return _copy(url, "bare", batches)
+    return _copy(url, "bare", batches, binary=True)
 
 
-def _copy(url: str, table: str, batches: list[pa.Table]) -> list[float]:
-    rendered = [csv_bytes(b) for b in batches]  # rendering is not PostgreSQL's work
+def _with_partitions(url: str, batches: list[pa.Table]) -> str:
+    store = _store(url)
+    store.ensure_partitions(_days(batches))
+    store.close()
+    return url
+
+
+def render(batch: pa.Table, table: str, *, binary: bool) -> tuple[str, bytes]:
+    """The COPY statement and body of ``batch``: binary when its ids allow, as the store."""
+    data = binary_bytes(batch, ("event_id", "parent_event_id")) if binary else None
+    if data is None:
+        return copy_sql(table, COLUMN_NAMES), csv_bytes(batch)
+    return binary_copy_sql(table, COLUMN_NAMES), data
+
+
+def _copy(url: str, table: str, batches: list[pa.Table], *, binary: bool) -> list[float]:
+    rendered = [render(b, table, binary=binary) for b in batches]  # not PostgreSQL's work
     seconds = []
     with psycopg.connect(url, autocommit=True) as conn:
-        for data in rendered:
+        for sql, data in rendered:
             began = time.perf_counter()
-            with (
-                conn.transaction(),
-                conn.cursor() as cur,
-                cur.copy(copy_sql(table, COLUMN_NAMES)) as copy,
-            ):
+            with conn.transaction(), conn.cursor() as cur, cur.copy(sql) as copy:
                 copy.write(data)
             seconds.append(time.perf_counter() - began)
     return seconds
@@ -202,6 +220,7 @@ VARIANTS: dict[str, Run] = {
     "write_events_overlapping": write_events_overlapping,
     "antijoin": antijoin,
     "raw_copy": raw_copy,
+    "raw_copy_csv": raw_copy_csv,
     "raw_copy_bare": raw_copy_bare,
 }
 

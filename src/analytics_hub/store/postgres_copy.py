@@ -1,4 +1,8 @@
-"""An Arrow event batch as the bytes of one ``COPY ... FROM STDIN (FORMAT csv)``.
+"""An Arrow table as the bytes of one ``COPY ... FROM STDIN (FORMAT csv)``.
+
+Events go in by binary COPY (:mod:`analytics_hub.store.postgres_binary`); CSV carries
+the rollup rows, the other small tables, and the event batches whose ids the binary path
+does not take.
 
 Measured on the 2-core reference machine (``docs/decisions/0013-postgres-writes.md``):
 pyarrow's C++ CSV writer renders ~450 k events/s, and COPY of pre-rendered CSV loads

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from analytics_hub.events.columns import COLUMN_NAMES
 from analytics_hub.store.batches import check_event_batch
+from analytics_hub.store.postgres_binary import binary_bytes, binary_copy_sql
 from analytics_hub.store.postgres_copy import (
     copy_sql,
     csv_bytes,
@@ -34,8 +35,16 @@ from analytics_hub.store.rollup_rows import dirty_marks, every_rollup_rows
 from analytics_hub.store.rollup_tables import ROLLUPS
 
 _STAGE_SQL = "CREATE TEMP TABLE IF NOT EXISTS _stage (LIKE events) ON COMMIT DELETE ROWS"
-_COPY_EVENTS_SQL = copy_sql("events", COLUMN_NAMES)
-_COPY_STAGE_SQL = copy_sql("_stage", COLUMN_NAMES)
+# The events go in PostgreSQL's binary format when their ids allow (see postgres_binary).
+_UUID_COLUMNS = ("event_id", "parent_event_id")
+_COPY_EVENTS_SQL = {
+    False: copy_sql("events", COLUMN_NAMES),
+    True: binary_copy_sql("events", COLUMN_NAMES),
+}
+_COPY_STAGE_SQL = {
+    False: copy_sql("_stage", COLUMN_NAMES),
+    True: binary_copy_sql("_stage", COLUMN_NAMES),
+}
 _COPY_ROLLUP_SQL = [copy_sql(r.name, r.columns) for r in ROLLUPS]
 _COPY_DIRTY_SQL = copy_sql("rollup_dirty", ("rollup", "bucket"))
 # Row by row in key order: two writers of shared keys wait for each other in the same
@@ -81,13 +90,15 @@ def copy_rollup_deltas(cur: psycopg.Cursor[Any], deltas: RollupDeltas | None) ->
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """A batch ready to write: its rows (first of each key), as CSV, their days, and
-    the rollup deltas of all of them (what a batch that replays nothing adds)."""
+    """A batch ready to write: its rows (first of each key), as the body of a COPY
+    (binary, or CSV when ``binary`` is false), their days, and the rollup deltas of all
+    of them (what a batch that replays nothing adds)."""
 
     table: pa.Table
     data: bytes
     days: list[date]
     deltas: RollupDeltas | None
+    binary: bool = True
 
 
 def prepare(table: pa.Table) -> Batch:
@@ -99,8 +110,13 @@ def prepare(table: pa.Table) -> Batch:
     check_event_batch(table)
     table = first_of_each_key(table)
     days = pc.unique(pc.floor_temporal(table.column("claimed_ts"), unit="day"))
+    data = binary_bytes(table, _UUID_COLUMNS)
     return Batch(
-        table, csv_bytes(table), [d.date() for d in days.to_pylist()], rollup_deltas(table)
+        table,
+        csv_bytes(table) if data is None else data,
+        [d.date() for d in days.to_pylist()],
+        rollup_deltas(table),
+        binary=data is not None,
     )
 
 
@@ -118,14 +134,14 @@ def insert(conn: psycopg.Connection[Any], batch: Batch, *, ordered: bool = False
     if not ordered:
         try:
             with conn.transaction(), conn.cursor() as cur:
-                with cur.copy(_COPY_EVENTS_SQL) as copy:
+                with cur.copy(_COPY_EVENTS_SQL[batch.binary]) as copy:
                     copy.write(batch.data)
                 copy_rollup_deltas(cur, batch.deltas)
             return batch.table
         except psycopg.errors.UniqueViolation:
             pass  # a replay, in part or whole
     with conn.transaction(), conn.cursor() as cur:
-        with cur.copy(_COPY_STAGE_SQL) as copy:
+        with cur.copy(_COPY_STAGE_SQL[batch.binary]) as copy:
             copy.write(batch.data)
         keys = cur.execute(_INSERT_NEW_SQL).fetchall()
         if not keys:

@@ -320,6 +320,19 @@ def test_doubles_round_trip_exactly_and_nul_becomes_the_replacement_character(
     assert {r[2] for r in stored} == {"nul\ufffdhere"}
 
 
+def test_upper_case_event_ids_go_in_by_csv_and_count_once(pg: PostgresStore) -> None:
+    # The binary COPY takes only canonical UUID text; any other batch falls back to CSV,
+    # where PostgreSQL parses the ids, so both spellings meet in the same key.
+    table = make_event_rows(4, start=TODAY, seed=11)
+    upper = table.set_column(
+        1, "event_id", pa.array([v.upper() for v in table.column("event_id").to_pylist()])
+    )
+    assert pg.write_events(upper).inserted == 4
+    assert pg.write_events(table).inserted == 0
+    stored = pg.fetch("SELECT CAST(event_id AS text) FROM events ORDER BY ts", []).rows
+    assert [r[0] for r in stored] == table.column("event_id").to_pylist()
+
+
 def test_two_stores_writing_the_same_batches_store_each_event_once(postgres_database: str) -> None:
     # As two writer processes would: separate pools, overlapping batches, no shared lock.
     stores = [PostgresStore(postgres_database) for _ in range(2)]
