@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Log level"
     )
+    gc_gen0_threshold: int = Field(
+        default=50_000,
+        ge=0,
+        description="Allocations between young garbage collections once the server has "
+        "started (startup objects are frozen); 0 keeps CPython's collector settings",
+    )
     public_paths: tuple[str, ...] = Field(
         default=("/healthz", "/readyz", "/metrics"),
         description="Paths served without a credential",

@@ -50,6 +50,7 @@ def serve(
     names a part of it."""
     # The server stack (FastAPI, uvicorn) is imported only by the commands that serve, so
     # that the other commands start fast.
+    from analytics_hub.server.collector import tune_collector
     from analytics_hub.server.runner import HubServer
 
     settings = settings_from(
@@ -67,6 +68,7 @@ def serve(
         fail_hub(exc)
 
     def announce(s: HubServer) -> None:
+        tune_collector(settings.gc_gen0_threshold)  # started: what startup made is settled
         typer.echo(f"LLM Analytics Hub listening on {s.url}  (API docs: {s.url}/docs)", err=True)
         typer.echo(f"  roles: {', '.join(r for r in ROLES if r in settings.roles)}", err=True)
         for line in extra_listeners(s.url, settings):
