@@ -17,7 +17,7 @@ Arrow) renders the rows; this module only shapes the columns for it:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pgpq
@@ -77,26 +77,34 @@ def _without_nul(column: pa.Array) -> pa.Array:
 
 def binary_bytes(table: pa.Table, uuid_columns: Sequence[str] = ()) -> bytes | None:
     """The rows of ``table`` (its columns in order) in PostgreSQL's binary COPY format;
-    None when one of ``uuid_columns`` holds a value that is not canonical UUID text.
+    None when one of ``uuid_columns`` holds a value that is not canonical UUID text."""
+    shaped = shape_for_binary(table, uuid_columns)
+    return None if shaped is None else b"".join(binary_pieces(shaped))
 
-    The table is first made one chunk: a commit gathers many small bus messages, and
-    shaping and encoding them one by one cost the writer more than the copy does.
+
+def shape_for_binary(table: pa.Table, uuid_columns: Sequence[str] = ()) -> pa.RecordBatch | None:
+    """``table`` as one record batch ready for :func:`binary_pieces` (UUIDs as bytes, NUL
+    replaced); None when one of ``uuid_columns`` holds a non-canonical UUID.
+
+    The table is first made one chunk: shaping many small chunks one by one costs more
+    than the copy does.
     """
-    pieces: list[bytes] = []
-    encoder: pgpq.ArrowToPostgresBinaryEncoder | None = None
-    for batch in table.combine_chunks().to_batches():
-        shaped = _shaped(batch, uuid_columns)
-        if shaped is None:
-            return None
-        if encoder is None:
-            encoder = pgpq.ArrowToPostgresBinaryEncoder(shaped.schema)
-            pieces.append(encoder.write_header())
-        pieces.append(encoder.write_batch(shaped))
-    if encoder is None:  # no rows: an empty COPY still needs its header and trailer
-        encoder = pgpq.ArrowToPostgresBinaryEncoder(_shaped_schema(table.schema, uuid_columns))
-        pieces.append(encoder.write_header())
-    pieces.append(encoder.finish())
-    return b"".join(pieces)
+    combined = table.combine_chunks()
+    batches = combined.to_batches()
+    if len(batches) != 1:  # no rows, or (beyond 2 GiB of strings) several batches
+        arrays = [column.combine_chunks() for column in combined.columns]
+        batches = [pa.RecordBatch.from_arrays(arrays, schema=combined.schema)]
+    return _shaped(batches[0], uuid_columns)
+
+
+def binary_pieces(shaped: pa.RecordBatch, rows: int = 1 << 62) -> Iterator[bytes]:
+    """The binary COPY body of ``shaped`` in pieces of at most ``rows`` rows each (plus
+    the header and the trailer), rendered as they are asked for."""
+    encoder = pgpq.ArrowToPostgresBinaryEncoder(shaped.schema)
+    yield encoder.write_header()
+    for start in range(0, shaped.num_rows, rows):
+        yield encoder.write_batch(shaped.slice(start, rows))
+    yield encoder.finish()
 
 
 def _shaped(batch: pa.RecordBatch, uuid_columns: Sequence[str]) -> pa.RecordBatch | None:
@@ -113,10 +121,4 @@ def _shaped(batch: pa.RecordBatch, uuid_columns: Sequence[str]) -> pa.RecordBatc
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
-def _shaped_schema(schema: pa.Schema, uuid_columns: Sequence[str]) -> pa.Schema:
-    return pa.schema(
-        [pa.field(f.name, pa.binary(16)) if f.name in uuid_columns else f for f in schema]
-    )
-
-
-__all__ = ["binary_bytes", "binary_copy_sql", "uuid_bytes"]
+__all__ = ["binary_bytes", "binary_copy_sql", "binary_pieces", "shape_for_binary", "uuid_bytes"]

@@ -1,10 +1,12 @@
 """The write path of the PostgreSQL store: a batch made ready, then one transaction.
 
-See ``docs/decisions/0013-postgres-writes.md``. :func:`prepare` does the work that
-needs no database (schema check, repeats inside the batch, CSV rendering, the days it
-covers, the rollup rows it adds); :func:`insert` runs one attempt of the transaction
-on a connection: COPY straight into ``events`` and, when the unique key fails it (a
-replay), the staging-table path that skips stored events. Either way the rollup deltas
+See ``docs/decisions/0013-postgres-writes.md`` and ``0027-binary-copy.md``.
+:func:`prepare` does what must be known before the transaction (schema check, repeats
+inside the batch, the days it covers, the columns shaped for a binary COPY);
+:func:`insert` runs one attempt of the transaction on a connection: COPY straight into
+``events`` (rendering the rows and folding their rollup deltas while the server loads
+them) and, when the unique key fails it (a replay), the staging-table path that skips
+stored events. Either way the rollup deltas
 are of exactly the rows inserted: rollup rows folded in Arrow
 (:mod:`analytics_hub.store.rollup_rows`) and COPYed into the rollup tables in the same
 transaction, with their buckets marked for compaction.
@@ -20,10 +22,11 @@ from typing import Any
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
+from psycopg.copy import QueuedLibpqWriter
 
 from analytics_hub.events.columns import COLUMN_NAMES
 from analytics_hub.store.batches import check_event_batch
-from analytics_hub.store.postgres_binary import binary_bytes, binary_copy_sql
+from analytics_hub.store.postgres_binary import binary_copy_sql, binary_pieces, shape_for_binary
 from analytics_hub.store.postgres_copy import (
     copy_sql,
     csv_bytes,
@@ -37,6 +40,8 @@ from analytics_hub.store.rollup_tables import ROLLUPS
 _STAGE_SQL = "CREATE TEMP TABLE IF NOT EXISTS _stage (LIKE events) ON COMMIT DELETE ROWS"
 # The events go in PostgreSQL's binary format when their ids allow (see postgres_binary).
 _UUID_COLUMNS = ("event_id", "parent_event_id")
+# Rows per piece of a binary COPY: small enough that the server starts loading at once.
+_PIECE_ROWS = 4096
 _COPY_EVENTS_SQL = {
     False: copy_sql("events", COLUMN_NAMES),
     True: binary_copy_sql("events", COLUMN_NAMES),
@@ -88,36 +93,60 @@ def copy_rollup_deltas(cur: psycopg.Cursor[Any], deltas: RollupDeltas | None) ->
         copy.write(deltas.dirty)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Batch:
-    """A batch ready to write: its rows (first of each key), as the body of a COPY
-    (binary, or CSV when ``binary`` is false), their days, and the rollup deltas of all
-    of them (what a batch that replays nothing adds)."""
+    """A batch ready to write: its rows (first of each key) and their days, shaped for
+    a binary COPY (``shaped``) or, when its ids do not allow that, rendered as CSV.
+
+    The rollup deltas of all its rows (what a batch that replays nothing adds) are
+    folded once, while PostgreSQL loads the rows (:meth:`all_deltas`).
+    """
 
     table: pa.Table
-    data: bytes
     days: list[date]
-    deltas: RollupDeltas | None
-    binary: bool = True
+    shaped: pa.RecordBatch | None
+    csv: bytes = b""
+    _deltas: RollupDeltas | None = None
+    _folded: bool = False
+
+    def all_deltas(self) -> RollupDeltas | None:
+        """The rollup deltas of every row of the batch (folded on the first call)."""
+        if not self._folded:
+            self._deltas, self._folded = rollup_deltas(self.table), True
+        return self._deltas
 
 
 def prepare(table: pa.Table) -> Batch:
     """Check ``table`` (ValueError if not in ``EVENT_SCHEMA``) and make it ready.
 
-    Everything that needs no database happens here, outside the transaction, so that a
-    writer holds its locks only while PostgreSQL loads the rows.
+    What must be known before the transaction (the days it needs, whether its ids allow
+    the binary format) happens here; rendering the rows and folding the rollup deltas
+    happen while PostgreSQL loads them (:func:`insert`).
     """
     check_event_batch(table)
     table = first_of_each_key(table)
     days = pc.unique(pc.floor_temporal(table.column("claimed_ts"), unit="day"))
-    data = binary_bytes(table, _UUID_COLUMNS)
+    shaped = shape_for_binary(table, _UUID_COLUMNS)
     return Batch(
         table,
-        csv_bytes(table) if data is None else data,
         [d.date() for d in days.to_pylist()],
-        rollup_deltas(table),
-        binary=data is not None,
+        shaped,
+        csv_bytes(table) if shaped is None else b"",
     )
+
+
+def _copy_rows(cur: psycopg.Cursor[Any], batch: Batch, into: dict[bool, str]) -> None:
+    """COPY the batch's rows (``into`` by format); the rows are rendered in pieces and
+    the rollup deltas folded while the server loads the pieces before them (a queued
+    writer thread sends them), so the writer's work overlaps PostgreSQL's."""
+    binary = batch.shaped is not None
+    with cur.copy(into[binary], writer=QueuedLibpqWriter(cur)) as copy:
+        if batch.shaped is None:
+            copy.write(batch.csv)
+        else:
+            for piece in binary_pieces(batch.shaped, _PIECE_ROWS):
+                copy.write(piece)
+        batch.all_deltas()
 
 
 def insert(conn: psycopg.Connection[Any], batch: Batch, *, ordered: bool = False) -> pa.Table:
@@ -134,15 +163,13 @@ def insert(conn: psycopg.Connection[Any], batch: Batch, *, ordered: bool = False
     if not ordered:
         try:
             with conn.transaction(), conn.cursor() as cur:
-                with cur.copy(_COPY_EVENTS_SQL[batch.binary]) as copy:
-                    copy.write(batch.data)
-                copy_rollup_deltas(cur, batch.deltas)
+                _copy_rows(cur, batch, _COPY_EVENTS_SQL)
+                copy_rollup_deltas(cur, batch.all_deltas())
             return batch.table
         except psycopg.errors.UniqueViolation:
             pass  # a replay, in part or whole
     with conn.transaction(), conn.cursor() as cur:
-        with cur.copy(_COPY_STAGE_SQL[batch.binary]) as copy:
-            copy.write(batch.data)
+        _copy_rows(cur, batch, _COPY_STAGE_SQL)
         keys = cur.execute(_INSERT_NEW_SQL).fetchall()
         if not keys:
             return batch.table.slice(0, 0)
@@ -154,7 +181,7 @@ def insert(conn: psycopg.Connection[Any], batch: Batch, *, ordered: bool = False
         )
         new = batch.table.join(inserted, ["tenant_id", "event_id"], join_type="left semi")
         all_new = new.num_rows == batch.table.num_rows
-        copy_rollup_deltas(cur, batch.deltas if all_new else rollup_deltas(new))
+        copy_rollup_deltas(cur, batch.all_deltas() if all_new else rollup_deltas(new))
     return new
 
 
