@@ -83,7 +83,7 @@ class Settings(BaseSettings):
         default="info", description="Log level"
     )
     gc_gen0_threshold: int = Field(
-        default=50_000,
+        default=10_000,
         ge=0,
         description="Allocations between young garbage collections once the server has "
         "started (startup objects are frozen); 0 keeps CPython's collector settings",

@@ -21,8 +21,8 @@ def restored() -> Iterator[None]:
 @pytest.mark.usefixtures("restored")
 def test_tuning_freezes_startup_objects_and_raises_the_thresholds() -> None:
     made_at_startup = [{"n": i} for i in range(100)]
-    tune_collector(50_000)
-    assert gc.get_threshold() == (50_000, *OLDER_THRESHOLDS)
+    tune_collector(10_000)
+    assert gc.get_threshold() == (10_000, *OLDER_THRESHOLDS)
     assert gc.get_freeze_count() >= len(made_at_startup)
 
 
