@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import secrets
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import nats
+import nats.errors
 import nats.js.errors
 
 #: the server the tests use unless ``HUB_TEST_NATS_URL`` says otherwise
@@ -60,20 +64,41 @@ def delete_streams(servers: str | Sequence[str], *streams: str) -> None:
     asyncio.run(run())
 
 
-def read_stream(servers: str | Sequence[str], stream: str) -> list[StoredMessage]:
-    """Every message ``stream`` holds now, in sequence order."""
+T = TypeVar("T")
+
+
+def read_stream(
+    servers: str | Sequence[str], stream: str, *, settle_seconds: float = 30.0
+) -> list[StoredMessage]:
+    """Every message ``stream`` holds now, in sequence order.
+
+    Right after a node of a cluster was lost, JetStream may answer 503 ("temporarily
+    unavailable") or not at all while its groups elect leaders; such answers are asked
+    again for up to ``settle_seconds``, so that the reading sees what is stored, not the
+    election.
+    """
+
+    async def settled(call: Callable[[], Awaitable[T]]) -> T:
+        deadline = time.monotonic() + settle_seconds
+        while True:
+            try:
+                return await call()
+            except (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError):
+                if time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(0.25)
 
     async def run() -> list[StoredMessage]:
         nc = await nats.connect(servers=_list(servers), connect_timeout=2)
         try:
             js = nc.jetstream(timeout=5)
-            state = (await js.stream_info(stream)).state
+            state = (await settled(lambda: js.stream_info(stream))).state
             out: list[StoredMessage] = []
             if not state.messages:
                 return out
             for seq in range(state.first_seq, state.last_seq + 1):
                 try:
-                    raw = await js.get_msg(stream, seq)
+                    raw = await settled(functools.partial(js.get_msg, stream, seq))
                 except nats.js.errors.NotFoundError:
                     continue  # deleted or expired
                 headers = {str(k): str(v) for k, v in (raw.headers or {}).items()}
