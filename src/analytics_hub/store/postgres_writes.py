@@ -15,7 +15,7 @@ transaction, with their buckets marked for compaction.
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -106,8 +106,8 @@ class Batch:
     days: list[date]
     shaped: pa.RecordBatch | None
     csv: bytes = b""
-    _deltas: RollupDeltas | None = None
-    _folded: bool = False
+    _deltas: RollupDeltas | None = field(default=None, init=False, repr=False)
+    _folded: bool = field(default=False, init=False, repr=False)
 
     def all_deltas(self) -> RollupDeltas | None:
         """The rollup deltas of every row of the batch (folded on the first call)."""
