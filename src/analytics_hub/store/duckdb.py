@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics_hub.errors import HubError, UnavailableError
+from analytics_hub.events.columns import EVENT_SCHEMA
 from analytics_hub.store import duckdb_deadletters as dl
 from analytics_hub.store import duckdb_maintenance as maintenance
 from analytics_hub.store import duckdb_pricing as pricing
@@ -73,13 +74,22 @@ ANTI JOIN (
 GROUP BY k.tenant_id, CAST(k.event_id AS UUID)
 """
 _INSERT_EVENTS_SQL = "INSERT INTO events SELECT * FROM _batch"
+# A commit's fine relation (its rollup deltas per minute and latency bin) goes into a
+# temporary table of the writer's connection, and the rollup tables are appended from
+# there: nothing of it travels through Python. Every Python object DuckDB reads, or
+# hands back, takes the interpreter lock, and under ingest the lock is busy: such
+# hand-offs, not the SQL, were most of a commit (decision 0030).
+_FINE_TABLE = "_commit_fine"
 _FINE_SQL = fine_from_events_sql("_batch")
+_CREATE_FINE_SQL = f"CREATE TEMP TABLE IF NOT EXISTS {_FINE_TABLE} AS {_FINE_SQL} LIMIT 0"
+_FILL_FINE_SQL = f"INSERT INTO {_FINE_TABLE} {_FINE_SQL}"
+_CLEAR_FINE_SQL = f"DELETE FROM {_FINE_TABLE}"
 # The fine relation is per minute and every dimension: only the full minute rollup can
 # take it as it is; the others fold minutes into hours or assets and models together.
 _INSERT_ROLLUP_SQL = {
     r.name: f"INSERT INTO {r.name} "
     + merge_sql(
-        "_fine", r.unit, regroup=not (r.full and r.unit == "minute"), dimensions=r.dimensions
+        _FINE_TABLE, r.unit, regroup=not (r.full and r.unit == "minute"), dimensions=r.dimensions
     )
     for r in ROLLUPS
 }
@@ -157,6 +167,10 @@ class DuckDBStore(DuckDBAnomalies, DuckDBMetricPoints):
         except _UNAVAILABLE as exc:
             raise UnavailableError(f"cannot open the event store at {self.path}: {exc}") from exc
         self._writer = self._con.cursor()
+        # The commit's scratch table: temporary (in memory, never in the log), made once.
+        self._writer.register("_batch", EVENT_SCHEMA.empty_table())
+        self._writer.execute(_CREATE_FINE_SQL)
+        self._writer.unregister("_batch")
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._readers: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
@@ -305,12 +319,11 @@ class DuckDBStore(DuckDBAnomalies, DuckDBMetricPoints):
                 table = table.take(pc.take(keep, pc.sort_indices(keep)))
             con.register("_batch", table)
             con.execute(_INSERT_EVENTS_SQL)
-            fine = con.sql(_FINE_SQL).to_arrow_table()
+            con.execute(_FILL_FINE_SQL)
             con.unregister("_batch")
-            con.register("_fine", fine)
             for sql in _INSERT_ROLLUP_SQL.values():
                 con.execute(sql)
-            con.unregister("_fine")
+            con.execute(_CLEAR_FINE_SQL)
         return WriteResult(inserted=inserted, duplicates=n - inserted, new_rows=table)
 
     def fetch(self, sql: str, params: Sequence[object]) -> QueryRows:

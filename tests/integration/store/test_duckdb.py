@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from analytics_hub.events.columns import EVENT_COLUMNS, ROLLUP_DIMENSIONS, ROLLUP_MEASURES
 from analytics_hub.events.histogram import GAMMA, MIN_VALUE, bin_of
+from analytics_hub.store import duckdb as duckdb_module
 from analytics_hub.store.duckdb import DuckDBStore
 from analytics_hub.store.duckdb_rollups import latency_bin_sql
 from analytics_hub.store.duckdb_schema import MIGRATIONS, Migration
@@ -221,3 +223,26 @@ def test_a_quiet_moment_has_housekeeping_to_do_at_its_own_lower_size(tmp_path: P
         assert not store.housekeeping_due(at_quiet_moment=True)
     finally:
         store.close()
+
+
+def test_a_commit_that_fails_after_its_rollup_deltas_leaves_none_for_the_next(
+    duck: DuckDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The deltas wait in the writer's temporary scratch table until the rollups are
+    # appended: a failure in between must roll them back with the rest.
+    start = datetime(2025, 6, 1, 12, 0)
+    failing = make_event_rows(300, start=start, seed=1)
+    good = make_event_rows(200, start=start, seed=2)
+    later = make_event_rows(100, start=start + timedelta(minutes=1), seed=3)
+    broken = dict(duckdb_module._INSERT_ROLLUP_SQL)
+    broken["tenant_rollup_1h"] = "INSERT INTO no_such_table SELECT 1"
+    monkeypatch.setattr(duckdb_module, "_INSERT_ROLLUP_SQL", broken)
+    with pytest.raises(duckdb.CatalogException):
+        duck.write_events(failing)
+    monkeypatch.undo()
+
+    assert duck.write_events(good).inserted == 200
+    assert duck.write_events(later).inserted == 100  # and each commit's deltas only once
+    for table in ("rollup_1m", "rollup_1h", "tenant_rollup_1m", "tenant_rollup_1h"):
+        assert duck.fetch(f"SELECT sum(events) FROM {table}", []).rows == [(300,)]
+    assert duck.fetch("SELECT count(*) FROM events", []).rows == [(300,)]
