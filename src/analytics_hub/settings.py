@@ -88,6 +88,12 @@ class Settings(BaseSettings):
         description="Allocations between young garbage collections once the server has "
         "started (startup objects are frozen); 0 keeps CPython's collector settings",
     )
+    switch_interval_ms: float = Field(
+        default=1.0,
+        ge=0,
+        description="Milliseconds a thread runs Python before another thread waiting for "
+        "the interpreter lock takes it, once the server has started; 0 keeps CPython's (5)",
+    )
     public_paths: tuple[str, ...] = Field(
         default=("/healthz", "/readyz", "/metrics"),
         description="Paths served without a credential",

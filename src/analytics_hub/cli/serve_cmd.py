@@ -52,6 +52,7 @@ def serve(
     # that the other commands start fast.
     from analytics_hub.server.collector import tune_collector
     from analytics_hub.server.runner import HubServer
+    from analytics_hub.server.switching import set_switch_interval
 
     settings = settings_from(
         data_dir,
@@ -69,6 +70,7 @@ def serve(
 
     def announce(s: HubServer) -> None:
         tune_collector(settings.gc_gen0_threshold)  # started: what startup made is settled
+        set_switch_interval(settings.switch_interval_ms)
         typer.echo(f"LLM Analytics Hub listening on {s.url}  (API docs: {s.url}/docs)", err=True)
         typer.echo(f"  roles: {', '.join(r for r in ROLES if r in settings.roles)}", err=True)
         for line in extra_listeners(s.url, settings):
