@@ -7,7 +7,9 @@ spend their CPU on sending, not on encoding). Reported: acknowledged events/s, r
 latency percentiles, the server's peak RSS, how soon an acknowledged event is visible to
 queries, where the time went during the load (bench/loadwindow.py), and the reference:
 DuckDB appending the same normalised events from Arrow in commits of the same size.
-Prints one JSON object.
+``--rate`` paces the clients instead (events/s offered in all), so that the server's CPU
+per event (``during_load``) is read below saturation: with it, the cores a target rate
+needs. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -50,9 +52,17 @@ def make_templates(n_templates: int, batch: int) -> list[bytes]:
 
 
 def client_proc(
-    url: str, key: str, seconds: float, threads: int, worker: int, out: Any, batch: int
+    url: str,
+    key: str,
+    seconds: float,
+    threads: int,
+    worker: int,
+    out: Any,
+    batch: int,
+    interval: float = 0.0,
 ) -> None:
-    """One client process posting JSON event batches (the REST path)."""
+    """One client process posting JSON event batches (the REST path); with ``interval``,
+    each connection sends at most one request per ``interval`` seconds."""
     templates = make_templates(4, batch)
 
     def body(tid: int, n: int) -> bytes:
@@ -63,7 +73,7 @@ def client_proc(
         return int(json.loads(data)["accepted"]) if status == 202 else 0
 
     path, content_type = "/api/v1/events", "application/json"
-    out.put(post_for(url, key, seconds, threads, path, content_type, body, accepted))
+    out.put(post_for(url, key, seconds, threads, path, content_type, body, accepted, interval))
 
 
 def post_for(
@@ -75,9 +85,12 @@ def post_for(
     content_type: str,
     body: Callable[[int, int], bytes],
     accepted: Callable[[int, bytes], int],
+    interval: float = 0.0,
 ) -> list[tuple[int, float, int]]:
     """Post ``body(thread, n)`` to ``path`` from ``threads`` keep-alive connections for
-    ``seconds``; (status, latency s, items accepted) of every request."""
+    ``seconds``; (status, latency s, items accepted) of every request. With ``interval``
+    each connection starts a request every ``interval`` seconds at most (a paced load,
+    below what the server could take); 0 sends as fast as the answers come."""
     host, port = url.removeprefix("http://").split(":")
     results: list[tuple[int, float, int]] = []
     lock = threading.Lock()
@@ -88,7 +101,11 @@ def post_for(
         conn = http.client.HTTPConnection(host, int(port), timeout=60)
         headers = {"Authorization": f"Bearer {key}", "Content-Type": content_type}
         local: list[tuple[int, float, int]] = []
+        next_at = time.monotonic() + interval * tid / threads  # staggered connections
         while time.monotonic() < deadline:
+            if interval:
+                time.sleep(max(0.0, next_at - time.monotonic()))
+                next_at += interval
             with lock:
                 counter[0] += 1
                 n = counter[0]
@@ -200,7 +217,16 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=2, help="client processes")
     ap.add_argument("--threads", type=int, default=4, help="connections per client process")
     ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="offered events/s in all (a paced load, to read the server's CPU per event "
+        "below saturation); 0 (default) sends as fast as the server answers",
+    )
     args = ap.parse_args()
+    connections = args.clients * args.threads
+    interval = connections * args.batch / args.rate if args.rate else 0.0
 
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "hub"
@@ -215,7 +241,16 @@ def main() -> None:
             procs = [
                 mp.Process(
                     target=client_proc,
-                    args=(hub.url, ingest_key, args.seconds, args.threads, w, q, args.batch),
+                    args=(
+                        hub.url,
+                        ingest_key,
+                        args.seconds,
+                        args.threads,
+                        w,
+                        q,
+                        args.batch,
+                        interval,
+                    ),
                 )
                 for w in range(args.clients)
             ]
@@ -259,7 +294,8 @@ def main() -> None:
                 "duration_s": round(wall, 1),
                 "batch_events": args.batch,
                 "client_processes": args.clients,
-                "connections": args.clients * args.threads,
+                "connections": connections,
+                "offered_events_per_s": args.rate or None,
                 "acknowledged_events": accepted,
                 "acknowledged_events_per_s": round(rate),
                 "request_latency_p50_ms": round(lat[len(lat) // 2] * 1000, 1) if lat else None,

@@ -22,6 +22,7 @@ import httpx
 _METRICS = (
     "hub_store_commit_seconds_sum",
     "hub_store_commit_events_sum",
+    "hub_store_commit_events_count",
     "hub_store_housekeeping_seconds_sum",
 )
 
@@ -81,15 +82,22 @@ def summary(first: Reading, last: Reading) -> dict[str, float | None]:
     delta = {k: last.metrics[k] - first.metrics[k] for k in _METRICS}
     commit_s = delta["hub_store_commit_seconds_sum"]
     housekeeping_s = delta["hub_store_housekeeping_seconds_sum"]
+    events = delta["hub_store_commit_events_sum"]
+    commits = delta["hub_store_commit_events_count"]
     return {
         "window_s": round(window, 1),
         # The two overlap a little: housekeeping commits the backlog before the fold.
         "writer_committing_fraction": round(commit_s / window, 3),
-        "writer_commit_events_per_s": (
-            round(delta["hub_store_commit_events_sum"] / commit_s) if commit_s else None
-        ),
+        "writer_commit_events_per_s": (round(events / commit_s) if commit_s else None),
+        # A commit's fixed cost (statements, lock hand-offs) is shared by its events.
+        "writer_events_per_commit": round(events / commits) if commits else None,
         "housekeeping_fraction": round(housekeeping_s / window, 3),
         "server_cpu_cores": round((last.server_cpu_s - first.server_cpu_s) / window, 2),
+        # The server's CPU per event it committed in the window: what a target rate
+        # would cost in cores, whatever the rate reached.
+        "server_cpu_us_per_event": (
+            round((last.server_cpu_s - first.server_cpu_s) * 1e6 / events, 1) if events else None
+        ),
         "machine_busy_fraction": _busy_fraction(first, last),
     }
 

@@ -9,7 +9,12 @@ without the hub's work: ``INSERT INTO events SELECT * FROM batch`` per batch int
 Each side runs ``--repeats`` times (alternating); the figures are medians. Prints one
 JSON object.
 
+``--busy-thread`` runs a thread spinning in Python beside both, as a serving process's
+decoding thread is: every call into DuckDB then waits to take the interpreter lock back
+(decision 0029); ``--switch-interval-ms`` sets how long that wait can be.
+
     python bench/store_write.py [--batches 40] [--batch-rows 50000] [--repeats 3]
+        [--busy-thread] [--switch-interval-ms 1]
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
+import threading
 import time
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -72,20 +80,60 @@ def store_write(path: Path, batches: list[pa.Table]) -> list[float]:
     return seconds
 
 
+class Spinner:
+    """A thread running Python without pause, as the decoding thread does under load:
+    every call into DuckDB must then take the interpreter lock back from it."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+
+    def _spin(self) -> None:
+        total = 0
+        while not self._stop.is_set():
+            for i in range(1000):
+                total += i
+
+    def __enter__(self) -> Spinner:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", type=int, default=40)
     parser.add_argument("--batch-rows", type=int, default=50_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--events-per-s", type=float, default=100_000)
+    parser.add_argument(
+        "--busy-thread",
+        action="store_true",
+        help="run a thread spinning in Python beside both writers (the lock contention "
+        "of a serving process)",
+    )
+    parser.add_argument(
+        "--switch-interval-ms",
+        type=float,
+        default=0.0,
+        help="the interpreter's switch interval; 0 keeps CPython's (5 ms)",
+    )
     args = parser.parse_args()
+    if args.switch_interval_ms:
+        sys.setswitchinterval(args.switch_interval_ms / 1000)
 
     batches = make_batches(args.batches, args.batch_rows, args.events_per_s)
     rows = args.batches * args.batch_rows
     runs: dict[str, list[list[float]]] = {"plain": [], "store": []}
     for _ in range(args.repeats):
         for name, run in (("plain", plain_insert), ("store", store_write)):
-            with tempfile.TemporaryDirectory() as tmp:
+            with (
+                tempfile.TemporaryDirectory() as tmp,
+                Spinner() if args.busy_thread else nullcontext(),
+            ):
                 runs[name].append(run(Path(tmp) / "bench.duckdb", batches))
 
     def rate(name: str) -> float:
@@ -104,6 +152,8 @@ def main() -> None:
                 "batches": args.batches,
                 "stored_rows_at_end": rows,
                 "repeats": args.repeats,
+                "busy_thread": args.busy_thread,
+                "switch_interval_ms": sys.getswitchinterval() * 1000,
                 "plain_insert_rows_per_s": round(plain),
                 "write_events_rows_per_s": round(store),
                 "ratio": round(store / plain, 3),
