@@ -69,6 +69,9 @@ class EncodingPipeline:
     def check_can_wait_visible(self) -> None:
         return None
 
+    def check_admission(self) -> None:
+        return None
+
     def submit(self, table: pa.Table, letters: Sequence[DeadLetter] = ()) -> Future[int]:
         encode_batch(table, list(letters))
         self.seq += 1

@@ -93,6 +93,7 @@ class FramedReceiver:
         ``visible``, until queries see them)."""
         # One decoding thread at a time, as IngestService.ingest does: more only fight
         # over the GIL and starve the event loop.
+        self._ingest.admit()  # a batch that would be refused is not decoded
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(1)
 

@@ -128,12 +128,18 @@ class IngestService:
         # starve the event loop (measured: about half the throughput with seven).
         if visible:
             self._pipeline.check_can_wait_visible()
+        self.admit()
         if self._decode_limiter is None:
             self._decode_limiter = anyio.CapacityLimiter(1)
         batch, durable = await anyio.to_thread.run_sync(
             self._decode_and_publish, tenant_id, body, fmt, limiter=self._decode_limiter
         )
         return await self._finish(tenant_id, batch, durable, visible)
+
+    def admit(self) -> None:
+        """Refuse a new request now (``BackpressureError``, ``UnavailableError``) if its
+        batch would be refused once decoded: call before decoding."""
+        self._pipeline.check_admission()
 
     async def store(
         self, tenant_id: str, batch: DecodedBatch, *, visible: bool = False

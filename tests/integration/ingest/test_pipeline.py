@@ -26,8 +26,11 @@ from analytics_hub.bus.base import EventBus
 from analytics_hub.bus.journal import JournalBus
 from analytics_hub.bus.nats import NatsBus, NatsTuning
 from analytics_hub.errors import BackpressureError, UnavailableError
+from analytics_hub.events import Normalizer
+from analytics_hub.ingest.body import BodyFormat
 from analytics_hub.ingest.busrouting import route_batch
 from analytics_hub.ingest.pipeline import CommitPolicy, CommitStats, Pipeline
+from analytics_hub.ingest.service import IngestService
 from analytics_hub.store.base import DeadLetter
 from analytics_hub.store.duckdb import DuckDBStore
 from analytics_hub.testing.nats import DEFAULT_TEST_URL, delete_streams, host_and_port, unique_names
@@ -316,6 +319,7 @@ def test_a_store_too_far_behind_gets_429_so_staleness_stays_bounded(
         while p.store_rate is None:
             threading.Event().wait(0.05)
         assert p.store_rate < 20_000
+        p.check_admission()  # not behind: a request would be decoded
         gate.clear()  # the store stalls; what is acknowledged piles up
         accepted = 0
         with pytest.raises(BackpressureError, match="behind"):  # noqa: PT012 - until refused
@@ -324,6 +328,13 @@ def test_a_store_too_far_behind_gets_429_so_staleness_stays_bounded(
                 accepted += 1000
         # No more than about half a second of the store's work was let in.
         assert accepted <= p.store_rate * 0.5 + 2000
+        # A request arriving now is refused before it is decoded: even an undecodable
+        # body gets the 429, not the 400 its decoding would give.
+        with pytest.raises(BackpressureError, match="behind"):
+            p.check_admission()
+        service = IngestService(Normalizer(currency_rates={}), p, max_batch_events=1000)
+        with pytest.raises(BackpressureError, match="behind"):
+            asyncio.run(service.ingest("t1", b"{not json", BodyFormat.JSON))
     finally:
         gate.set()
         p.stop()

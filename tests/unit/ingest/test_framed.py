@@ -23,6 +23,9 @@ class StoringIngest(IngestService):
         super().__init__(normalizer, None, max_batch_events=max_batch_events)  # type: ignore[arg-type]
         self.stored: list[tuple[str, DecodedBatch, bool]] = []
 
+    def admit(self) -> None:
+        return None  # no pipeline here: never refuses
+
     def publish(self, tenant_id: str, batch: DecodedBatch, *, visible: bool = False) -> Published:
         self.stored.append((tenant_id, batch, visible))
         return Published(batch, None, visible)

@@ -144,6 +144,7 @@ class OtlpReceiver:
     async def _store(
         self, tenant_id: str, prepare: Callable[[], tuple[Mapped, DecodedBatch]]
     ) -> ExportOutcome:
+        self._ingest.admit()  # a request that would be refused is not decoded
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(1)
 

@@ -27,6 +27,9 @@ class FakeIngest:
     def __init__(self) -> None:
         self.stored: list[tuple[str, DecodedBatch]] = []
 
+    def admit(self) -> None:
+        return None  # never refuses
+
     def publish(self, tenant_id: str, batch: DecodedBatch) -> Published:
         self.stored.append((tenant_id, batch))
         return Published(batch, None)
