@@ -57,6 +57,31 @@ def _process_cpu_s(pid: int, *, with_children: bool = False) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants (a hub's OTLP preparing processes, their fork
+    server): the server's CPU and memory are theirs together."""
+    tree, i = [pid], 0
+    while i < len(tree):
+        for task in Path(f"/proc/{tree[i]}/task").glob("*/children"):
+            try:
+                tree.extend(int(child) for child in task.read_text().split())
+            except OSError:  # gone meanwhile
+                continue
+        i += 1
+    return tree
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of ``pid`` and of its live descendants."""
+    total = 0.0
+    for member in process_tree(pid):
+        try:
+            total += _process_cpu_s(member)
+        except OSError:  # gone meanwhile
+            continue
+    return total
+
+
 def _machine_s() -> tuple[float, float]:
     ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = ticks[3] + ticks[4]  # idle and iowait
@@ -73,7 +98,7 @@ def _busy_fraction(first: Reading | CpuReading, last: Reading | CpuReading) -> f
 def read(url: str, pid: int) -> Reading:
     """Read the server at ``url`` (process ``pid``) and the machine now."""
     busy, total = _machine_s()
-    return Reading(time.monotonic(), _metrics(url), _process_cpu_s(pid), busy, total)
+    return Reading(time.monotonic(), _metrics(url), tree_cpu_s(pid), busy, total)
 
 
 def summary(first: Reading, last: Reading) -> dict[str, float | None]:
