@@ -126,6 +126,13 @@ class Settings(BaseSettings):
     otlp_keep_context_spans: bool = Field(
         default=True, description="Keep spans that are not model calls as trace context"
     )
+    otlp_prepare_processes: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="Worker processes that decode, map and normalise OTLP traces and logs "
+        "beside the serving process; 0 does it in the serving process's decoding thread",
+    )
     otlp_metrics_keep_all: bool = Field(
         default=False, description="Keep every OTLP metric, not only the gen_ai.* ones"
     )

@@ -6,9 +6,12 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
+import pytest
 from tests.e2e.harness import Hub
+from tests.unit.ingest.otlp.builders import span, traces
 
 from analytics_hub.testing.envelopes import llm_call
 
@@ -77,3 +80,55 @@ def test_kill_during_ingest_keeps_every_acknowledged_event_exactly_once(fresh_hu
     # what was stored is what was sent: acknowledged, or in flight at the kill
     in_flight = {i for ids in sent_unacked for i in ids}
     assert set(stored) <= set(acked) | in_flight
+
+
+def _descendants(pid: int) -> list[int]:
+    found, i = [pid], 0
+    while i < len(found):
+        for children in Path(f"/proc/{found[i]}/task").glob("*/children"):
+            try:
+                found.extend(int(c) for c in children.read_text().split())
+            except OSError:
+                continue
+        i += 1
+    return found[1:]
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _posted_spans(hub: Hub) -> None:
+    body = traces(
+        span({"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o"}, span_id=1)
+    ).SerializeToString()
+    r = httpx.post(
+        f"{hub.url}/v1/traces",
+        content=body,
+        headers={
+            "Authorization": f"Bearer {hub.keys['acme:ingest']}",
+            "Content-Type": "application/x-protobuf",
+        },
+        timeout=30.0,
+    )
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("end", ["kill", "stop"])
+def test_no_otlp_preparing_process_outlives_the_hub(fresh_hub: Hub, end: str) -> None:
+    _posted_spans(fresh_hub)  # the first OTLP request starts the preparing processes
+    assert fresh_hub.proc.proc is not None
+    helpers = _descendants(fresh_hub.proc.proc.pid)
+    assert helpers, "a preparing process (and its fork server) should run beside the hub"
+    if end == "kill":
+        fresh_hub.proc.kill()
+    else:
+        fresh_hub.proc.stop()
+    deadline = time.monotonic() + 10.0
+    while any(_running(p) for p in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in helpers if _running(p)]

@@ -16,6 +16,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 import pyarrow as pa
@@ -85,6 +86,13 @@ class Normalizer:
         ):
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        # What rebuilds an equal normaliser in another process (see ``__reduce__``).
+        self._settings: dict[str, Any] = {
+            "currency_rates": dict(currency_rates),
+            "max_future_skew_seconds": max_future_skew_seconds,
+            "max_age_seconds": max_age_seconds,
+            "limits": limits,
+        }
         self._rules = Rules(
             rates=RateTable(currency_rates),
             max_future_us=round(max_future_skew_seconds * 1_000_000),
@@ -96,6 +104,10 @@ class Normalizer:
         self._one = msgspec.json.Decoder(Envelope)
         self._raws = msgspec.json.Decoder(list[msgspec.Raw])
         self._top = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+    def __reduce__(self) -> tuple[Callable[..., Normalizer], tuple[dict[str, Any]]]:
+        # Its decoders do not pickle; its settings do (a preparing process gets a copy).
+        return _rebuilt, (self._settings,)
 
     @property
     def limits(self) -> Limits:
@@ -287,6 +299,10 @@ def _strip(body: bytes) -> bytes:
     if not text:
         raise DecodeError("the body is empty: send a JSON object or an array of objects")
     return text
+
+
+def _rebuilt(settings: dict[str, Any]) -> Normalizer:
+    return Normalizer(**settings)
 
 
 __all__ = ["TENANT_MESSAGE", "DecodedBatch", "EventError", "Normalizer"]

@@ -44,6 +44,7 @@ from analytics_hub.errors import UnavailableError
 from analytics_hub.events import Normalizer, envelope_json_schema, openapi_components
 from analytics_hub.ingest.deadletters import DeadLetterService
 from analytics_hub.ingest.otlp.options import OtlpOptions
+from analytics_hub.ingest.otlp.processes import PreparingProcesses
 from analytics_hub.ingest.otlp.receiver import OtlpReceiver
 from analytics_hub.ingest.pipeline import CommitPolicy, CommitStats, Pipeline
 from analytics_hub.ingest.service import IngestService
@@ -233,10 +234,16 @@ def create_app(settings: Settings) -> FastAPI:
     )
     # OTLP metrics: stored as metric points straight to the store (decision 0016).
     otlp_metrics, metric_points = metric_point_features(settings, store, otlp_options)
+    # Started on the first OTLP request: a hub that receives none pays nothing for them.
+    preparing = (
+        PreparingProcesses(normalizer, otlp_options, processes=settings.otlp_prepare_processes)
+        if settings.otlp_prepare_processes and INGEST in roles
+        else None
+    )
     services = ApiServices(
         keys=KeyService(control),
         ingest=ingest_service,
-        otlp=OtlpReceiver(ingest_service, normalizer, otlp_options),
+        otlp=OtlpReceiver(ingest_service, normalizer, otlp_options, preparing),
         dead_letters=DeadLetterService(store, normalizer, pipeline, pricer=pricing),
         pricing=pricing,
         query=query_service,
@@ -284,6 +291,8 @@ def create_app(settings: Settings) -> FastAPI:
                 await task.stop()
             if group is not None:
                 group.close()
+            if preparing is not None:
+                preparing.close()
             pipeline.stop()  # commits what is queued before the store closes
             if broadcast is not None:
                 broadcast.close()

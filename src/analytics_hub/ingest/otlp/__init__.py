@@ -9,7 +9,9 @@ and :class:`OtlpReceiver` normalises and stores them through the ingest service.
 from analytics_hub.ingest.otlp.logs import LOG_TYPE, map_logs, severity_of
 from analytics_hub.ingest.otlp.mapped import Mapped
 from analytics_hub.ingest.otlp.options import DEFAULT_OPTIONS, OtlpOptions
-from analytics_hub.ingest.otlp.receiver import ExportOutcome, OtlpReceiver, merge
+from analytics_hub.ingest.otlp.prepare import Prepared, merge, prepare_logs, prepare_traces
+from analytics_hub.ingest.otlp.processes import PreparingProcesses
+from analytics_hub.ingest.otlp.receiver import ExportOutcome, OtlpReceiver
 from analytics_hub.ingest.otlp.spans import CONTEXT_SPAN_TYPE, map_traces
 from analytics_hub.ingest.otlp.wire import (
     OtlpEncoding,
@@ -29,6 +31,8 @@ __all__ = [
     "OtlpEncoding",
     "OtlpOptions",
     "OtlpReceiver",
+    "Prepared",
+    "PreparingProcesses",
     "SignalName",
     "decode_logs",
     "decode_traces",
@@ -37,5 +41,7 @@ __all__ = [
     "map_traces",
     "merge",
     "otlp_encoding",
+    "prepare_logs",
+    "prepare_traces",
     "severity_of",
 ]

@@ -9,19 +9,17 @@ or fails validation is a per-item error and a dead letter; the others are stored
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from functools import partial
 
 import anyio
 import anyio.to_thread
 
-from analytics_hub.events import EVENT_SCHEMA, DecodedBatch, EventError, Normalizer
-from analytics_hub.ingest.otlp.logs import map_logs
-from analytics_hub.ingest.otlp.mapped import Mapped
+from analytics_hub.events import EventError, Normalizer
 from analytics_hub.ingest.otlp.options import DEFAULT_OPTIONS, OtlpOptions
-from analytics_hub.ingest.otlp.spans import map_traces
-from analytics_hub.ingest.otlp.wire import OtlpEncoding, decode_logs, decode_traces
+from analytics_hub.ingest.otlp.prepare import Prepared, merge, prepare_logs, prepare_traces
+from analytics_hub.ingest.otlp.processes import PreparingProcesses, Signal
+from analytics_hub.ingest.otlp.wire import OtlpEncoding
 from analytics_hub.ingest.service import IngestService, Published
 
 _SHOWN_ERRORS = 5
@@ -60,24 +58,6 @@ class ExportOutcome:
         return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
 
 
-def merge(mapped: Mapped, normalized: DecodedBatch) -> DecodedBatch:
-    """One batch of the mapping's rejections and the normaliser's outcome, every error
-    and dead letter indexed by the item (span or log record) of the request."""
-    at = mapped.positions
-    errors = mapped.errors + [
-        EventError(at[e.index], e.field, e.message) for e in normalized.errors
-    ]
-    errors.sort(key=lambda e: e.index)
-    raw = dict(mapped.rejected_raw)
-    raw.update((at[i], text) for i, text in normalized.rejected_raw.items())
-    return DecodedBatch(
-        table=normalized.table,
-        errors=errors,
-        rejected_raw=raw,
-        total=normalized.total + len(mapped.errors),
-    )
-
-
 class OtlpReceiver:
     """Stores OTLP traces and logs for a tenant through the ingest service."""
 
@@ -86,10 +66,12 @@ class OtlpReceiver:
         ingest: IngestService,
         normalizer: Normalizer,
         options: OtlpOptions = DEFAULT_OPTIONS,
+        processes: PreparingProcesses | None = None,
     ) -> None:
         self._ingest = ingest
         self._normalizer = normalizer
         self._options = options
+        self._processes = processes
         self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop
 
     @property
@@ -101,69 +83,46 @@ class OtlpReceiver:
         self, tenant_id: str, body: bytes, encoding: OtlpEncoding
     ) -> ExportOutcome:
         """Store the spans of an encoded ``ExportTraceServiceRequest``."""
-
-        def prepare() -> tuple[Mapped, DecodedBatch]:
-            request, rejected = decode_traces(body, encoding, self._options)
-            # A protobuf body is what the request was parsed from: the mapping's fast
-            # path parses it again (a JSON body's request is serialised for that).
-            wire = body if encoding is OtlpEncoding.PROTOBUF else None
-            mapped = map_traces(
-                request,
-                self._options,
-                limits=self._normalizer.limits,
-                rejected=rejected,
-                wire=wire,
-            )
-            return self._normalize(tenant_id, mapped)
-
-        return await self._store(tenant_id, prepare)
+        return await self._store("traces", tenant_id, body, encoding)
 
     async def export_logs(
         self, tenant_id: str, body: bytes, encoding: OtlpEncoding
     ) -> ExportOutcome:
         """Store the log records of an encoded ``ExportLogsServiceRequest``."""
-
-        def prepare() -> tuple[Mapped, DecodedBatch]:
-            request, rejected = decode_logs(body, encoding, self._options)
-            limits = self._normalizer.limits
-            return self._normalize(
-                tenant_id, map_logs(request, self._options, limits=limits, rejected=rejected)
-            )
-
-        return await self._store(tenant_id, prepare)
-
-    def _normalize(self, tenant_id: str, mapped: Mapped) -> tuple[Mapped, DecodedBatch]:
-        if mapped.envelopes:
-            normalized = self._normalizer.normalize(
-                mapped.envelopes, tenant_id=tenant_id, received_at=datetime.now(UTC)
-            )
-        else:
-            normalized = DecodedBatch(EVENT_SCHEMA.empty_table(), [], {}, 0)
-        return mapped, merge(mapped, normalized)
+        return await self._store("logs", tenant_id, body, encoding)
 
     async def _store(
-        self, tenant_id: str, prepare: Callable[[], tuple[Mapped, DecodedBatch]]
+        self, signal: Signal, tenant_id: str, body: bytes, encoding: OtlpEncoding
     ) -> ExportOutcome:
         self._ingest.admit()  # a request that would be refused is not decoded
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(1)
+        if self._processes is not None:
+            prepared = await self._processes.prepare(signal, tenant_id, body, encoding)
+            publish = partial(self._ingest.publish, tenant_id, prepared.batch)
+            # Pricing and encoding the bus message: in the decoding thread.
+            published = await anyio.to_thread.run_sync(publish, limiter=self._limiter)
+        else:
+            prepare = _PREPARE[signal]
 
-        def prepare_and_publish() -> tuple[Mapped, Published]:
-            # Pricing and encoding the bus message are CPU work too: in this thread.
-            mapped, batch = prepare()
-            return mapped, self._ingest.publish(tenant_id, batch)
+            def prepare_and_publish() -> tuple[Prepared, Published]:
+                done = prepare(self._normalizer, self._options, tenant_id, body, encoding)
+                return done, self._ingest.publish(tenant_id, done.batch)
 
-        mapped, published = await anyio.to_thread.run_sync(
-            prepare_and_publish, limiter=self._limiter
-        )
+            prepared, published = await anyio.to_thread.run_sync(
+                prepare_and_publish, limiter=self._limiter
+            )
         result = await self._ingest.finish(tenant_id, published)
         return ExportOutcome(
-            items=mapped.items,
+            items=prepared.items,
             accepted=result.accepted,
             rejected=result.rejected,
-            dropped=mapped.dropped,
+            dropped=prepared.dropped,
             errors=result.errors,
         )
+
+
+_PREPARE = {"traces": prepare_traces, "logs": prepare_logs}
 
 
 __all__ = ["ExportOutcome", "OtlpReceiver", "merge"]
