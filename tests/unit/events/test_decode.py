@@ -199,6 +199,25 @@ def test_ndjson_with_a_tenant_in_one_line(normalizer: Normalizer) -> None:
     assert [(e.index, e.field) for e in batch.errors] == [(1, "tenant_id")]
 
 
+@pytest.mark.parametrize("value", [None, "other-co", {"id": "other-co"}, 7])
+@pytest.mark.parametrize("key", ["tenant_id", "tenant"])
+@pytest.mark.parametrize("shape", ["object", "array", "ndjson"])
+def test_a_top_level_tenant_of_any_value_is_refused_in_every_body_shape(
+    normalizer: Normalizer, shape: str, key: str, value: object
+) -> None:
+    claimed = msgspec.json.encode(event(**{key: value}))
+    if shape == "object":
+        batch = json_body(normalizer, claimed)
+    elif shape == "array":
+        batch = json_body(normalizer, b"[" + msgspec.json.encode(event()) + b"," + claimed + b"]")
+    else:
+        batch = ndjson(normalizer, msgspec.json.encode(event()) + b"\n" + claimed)
+    at = 0 if shape == "object" else 1
+    assert [(e.index, e.field) for e in batch.errors] == [(at, "tenant_id")]
+    assert "credential" in batch.errors[0].message
+    assert batch.table.column("tenant_id").to_pylist() == [TENANT] * at
+
+
 def test_normalize_takes_envelopes_from_other_decoders(normalizer: Normalizer) -> None:
     envelopes = [
         msgspec.json.decode(msgspec.json.encode(event(asset_id=f"a{i}")), type=Envelope)
