@@ -93,6 +93,14 @@ _INSERT_ROLLUP_SQL = {
     )
     for r in ROLLUPS
 }
+# Statements that read only the scratch table are prepared once per store: DuckDB's
+# parser and planner took about a third of each (1.3-1.7 of 4-6 ms, with an empty
+# scratch table). Those that read a registered Arrow batch are not: a prepared
+# statement kept reading the batch it was prepared with.
+_PREPARED_FOLD = {
+    **{f"_fold_{name}": sql for name, sql in _INSERT_ROLLUP_SQL.items()},
+    "_clear_fine": _CLEAR_FINE_SQL,
+}
 
 
 def duckdb_config(
@@ -177,6 +185,7 @@ class DuckDBStore(DuckDBAnomalies, DuckDBMetricPoints):
         self._readers_lock = threading.Lock()
         self._closed = False
         self._positions = pa.array([], type=pa.int32())
+        self._fold_prepared = False
 
     # -- connections ------------------------------------------------------------------
 
@@ -321,10 +330,22 @@ class DuckDBStore(DuckDBAnomalies, DuckDBMetricPoints):
             con.execute(_INSERT_EVENTS_SQL)
             con.execute(_FILL_FINE_SQL)
             con.unregister("_batch")
-            for sql in _INSERT_ROLLUP_SQL.values():
-                con.execute(sql)
-            con.execute(_CLEAR_FINE_SQL)
+            self._fold(con)
         return WriteResult(inserted=inserted, duplicates=n - inserted, new_rows=table)
+
+    def _fold(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Append the rollups from the scratch table and empty it (prepared statements,
+        made on the first commit: the migrations have made the rollup tables by then)."""
+        try:
+            if not self._fold_prepared:
+                for name, sql in _PREPARED_FOLD.items():
+                    con.execute(f"PREPARE {name} AS {sql}")
+                self._fold_prepared = True
+            for name in _PREPARED_FOLD:
+                con.execute(f"EXECUTE {name}")
+        except BaseException:
+            self._fold_prepared = False  # whatever failed, the next commit prepares anew
+            raise
 
     def fetch(self, sql: str, params: Sequence[object]) -> QueryRows:
         """Run one read-only statement (a single SELECT) on this thread's cursor."""

@@ -234,12 +234,13 @@ def test_a_commit_that_fails_after_its_rollup_deltas_leaves_none_for_the_next(
     failing = make_event_rows(300, start=start, seed=1)
     good = make_event_rows(200, start=start, seed=2)
     later = make_event_rows(100, start=start + timedelta(minutes=1), seed=3)
-    broken = dict(duckdb_module._INSERT_ROLLUP_SQL)
-    broken["tenant_rollup_1h"] = "INSERT INTO no_such_table SELECT 1"
-    monkeypatch.setattr(duckdb_module, "_INSERT_ROLLUP_SQL", broken)
-    with pytest.raises(duckdb.CatalogException):
+    broken = dict(duckdb_module._PREPARED_FOLD)
+    # Fails when executed, after three rollups were appended from the scratch table.
+    broken["_fold_tenant_rollup_1h"] = "SELECT error('injected failure')"
+    monkeypatch.setattr(duckdb_module, "_PREPARED_FOLD", broken)
+    with pytest.raises(duckdb.Error, match="injected failure"):
         duck.write_events(failing)
-    monkeypatch.undo()
+    monkeypatch.undo()  # the store prepares its statements anew after a failure
 
     assert duck.write_events(good).inserted == 200
     assert duck.write_events(later).inserted == 100  # and each commit's deltas only once
