@@ -21,8 +21,7 @@ from analytics_hub.ingest.otlp import (
     OtlpOptions,
     Prepared,
     PreparingProcesses,
-    prepare_logs,
-    prepare_traces,
+    prepare,
 )
 
 CHAT = {
@@ -62,8 +61,8 @@ def test_a_normaliser_pickles_to_one_with_the_same_settings() -> None:
     copy = pickle.loads(pickle.dumps(original))
     assert copy.limits == original.limits
     body = _body()
-    left = prepare_traces(original, OPTIONS, TENANT, body, OtlpEncoding.PROTOBUF)
-    right = prepare_traces(copy, OPTIONS, TENANT, body, OtlpEncoding.PROTOBUF)
+    left = prepare("traces", original, OPTIONS, TENANT, body, OtlpEncoding.PROTOBUF)
+    right = prepare("traces", copy, OPTIONS, TENANT, body, OtlpEncoding.PROTOBUF)
     assert _rows(left).equals(_rows(right))
 
 
@@ -71,7 +70,7 @@ def test_a_process_prepares_what_the_serving_process_would(
     processes: PreparingProcesses,
 ) -> None:
     body = _body()
-    here = prepare_traces(normalizer(), OPTIONS, TENANT, body, OtlpEncoding.PROTOBUF)
+    here = prepare("traces", normalizer(), OPTIONS, TENANT, body, OtlpEncoding.PROTOBUF)
     there = asyncio.run(processes.prepare("traces", TENANT, body, OtlpEncoding.PROTOBUF))
     assert (there.items, there.dropped, there.batch.total) == (3, 0, 3)
     assert _rows(there).equals(_rows(here))
@@ -80,7 +79,7 @@ def test_a_process_prepares_what_the_serving_process_would(
     assert [e.index for e in there.batch.errors] == [1]
 
     log_body = logs(log_record("disk full", severity_number=17)).SerializeToString()
-    here_logs = prepare_logs(normalizer(), OPTIONS, TENANT, log_body, OtlpEncoding.PROTOBUF)
+    here_logs = prepare("logs", normalizer(), OPTIONS, TENANT, log_body, OtlpEncoding.PROTOBUF)
     there_logs = asyncio.run(processes.prepare("logs", TENANT, log_body, OtlpEncoding.PROTOBUF))
     assert there_logs.batch.accepted == 1
     assert _rows(there_logs).equals(_rows(here_logs))

@@ -9,7 +9,7 @@ and :class:`OtlpReceiver` normalises and stores them through the ingest service.
 from analytics_hub.ingest.otlp.logs import LOG_TYPE, map_logs, severity_of
 from analytics_hub.ingest.otlp.mapped import Mapped
 from analytics_hub.ingest.otlp.options import DEFAULT_OPTIONS, OtlpOptions
-from analytics_hub.ingest.otlp.prepare import Prepared, merge, prepare_logs, prepare_traces
+from analytics_hub.ingest.otlp.prepare import Prepared, Signal, merge, prepare
 from analytics_hub.ingest.otlp.processes import PreparingProcesses
 from analytics_hub.ingest.otlp.receiver import ExportOutcome, OtlpReceiver
 from analytics_hub.ingest.otlp.spans import CONTEXT_SPAN_TYPE, map_traces
@@ -33,6 +33,7 @@ __all__ = [
     "OtlpReceiver",
     "Prepared",
     "PreparingProcesses",
+    "Signal",
     "SignalName",
     "decode_logs",
     "decode_traces",
@@ -41,7 +42,6 @@ __all__ = [
     "map_traces",
     "merge",
     "otlp_encoding",
-    "prepare_logs",
-    "prepare_traces",
+    "prepare",
     "severity_of",
 ]

@@ -1,14 +1,15 @@
 """One OTLP request from its bytes to a normalised batch: decode, map, normalise.
 
-The same functions run in the receiver's decoding thread and in a preparing process
-(:mod:`.processes`); both return a :class:`Prepared`, which pickles (a process sends it
-back to the receiver), so the rest of the path does not know where the work ran.
+:func:`prepare` runs in the receiver's decoding thread or in a preparing process
+(:mod:`.processes`, which sends the result back); either way the receiver gets a
+:class:`Prepared`, so the rest of the path does not know where the work ran.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from analytics_hub.events import EVENT_SCHEMA, DecodedBatch, EventError, Normalizer
 from analytics_hub.ingest.otlp.logs import map_logs
@@ -16,6 +17,8 @@ from analytics_hub.ingest.otlp.mapped import Mapped
 from analytics_hub.ingest.otlp.options import OtlpOptions
 from analytics_hub.ingest.otlp.spans import map_traces
 from analytics_hub.ingest.otlp.wire import OtlpEncoding, decode_logs, decode_traces
+
+Signal = Literal["traces", "logs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,32 +50,27 @@ def merge(mapped: Mapped, normalized: DecodedBatch) -> DecodedBatch:
     )
 
 
-def prepare_traces(
+def prepare(
+    signal: Signal,
     normalizer: Normalizer,
     options: OtlpOptions,
     tenant_id: str,
     body: bytes,
     encoding: OtlpEncoding,
 ) -> Prepared:
-    """The spans of an encoded ``ExportTraceServiceRequest``, normalised for ``tenant_id``."""
-    request, rejected = decode_traces(body, encoding, options)
-    # A protobuf body is what the request was parsed from: the mapping's fast path
-    # parses it again (a JSON body's request is serialised for that).
-    wire = body if encoding is OtlpEncoding.PROTOBUF else None
-    mapped = map_traces(request, options, limits=normalizer.limits, rejected=rejected, wire=wire)
-    return _normalized(normalizer, tenant_id, mapped)
-
-
-def prepare_logs(
-    normalizer: Normalizer,
-    options: OtlpOptions,
-    tenant_id: str,
-    body: bytes,
-    encoding: OtlpEncoding,
-) -> Prepared:
-    """The log records of an encoded ``ExportLogsServiceRequest``, normalised."""
-    request, rejected = decode_logs(body, encoding, options)
-    mapped = map_logs(request, options, limits=normalizer.limits, rejected=rejected)
+    """The spans (``traces``) or log records (``logs``) of an encoded export request,
+    normalised for ``tenant_id``."""
+    if signal == "traces":
+        request, rejected = decode_traces(body, encoding, options)
+        # A protobuf body is what the request was parsed from: the mapping's fast path
+        # parses it again (a JSON body's request is serialised for that).
+        wire = body if encoding is OtlpEncoding.PROTOBUF else None
+        mapped = map_traces(
+            request, options, limits=normalizer.limits, rejected=rejected, wire=wire
+        )
+    else:
+        logs, rejected = decode_logs(body, encoding, options)
+        mapped = map_logs(logs, options, limits=normalizer.limits, rejected=rejected)
     return _normalized(normalizer, tenant_id, mapped)
 
 
@@ -86,4 +84,4 @@ def _normalized(normalizer: Normalizer, tenant_id: str, mapped: Mapped) -> Prepa
     return Prepared(mapped.items, mapped.dropped, merge(mapped, normalized))
 
 
-__all__ = ["Prepared", "merge", "prepare_logs", "prepare_traces"]
+__all__ = ["Prepared", "Signal", "merge", "prepare"]

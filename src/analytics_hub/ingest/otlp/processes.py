@@ -27,19 +27,16 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import pyarrow as pa
 
 from analytics_hub.errors import UnavailableError
 from analytics_hub.events import DecodedBatch, EventError, Normalizer
 from analytics_hub.ingest.otlp.options import OtlpOptions
-from analytics_hub.ingest.otlp.prepare import Prepared, prepare_logs, prepare_traces
+from analytics_hub.ingest.otlp.prepare import Prepared, Signal, prepare
 from analytics_hub.ingest.otlp.wire import OtlpEncoding
 
 log = logging.getLogger(__name__)
-
-Signal = Literal["traces", "logs"]
 
 # How often a preparing process checks that the serving process is still there.
 _WATCH_SECONDS = 1.0
@@ -109,8 +106,7 @@ def _prepare(signal: Signal, tenant_id: str, body: bytes, encoding: OtlpEncoding
     if _settings is None:  # pragma: no cover - the pool always runs the initializer
         raise RuntimeError("preparing process not initialised")
     normalizer, options = _settings
-    prepare = prepare_traces if signal == "traces" else prepare_logs
-    return _Shipped.of(prepare(normalizer, options, tenant_id, body, encoding))
+    return _Shipped.of(prepare(signal, normalizer, options, tenant_id, body, encoding))
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -118,7 +114,7 @@ def _context() -> multiprocessing.context.BaseContext:
     # forked child would inherit held. The fork server is a clean single-threaded
     # process, started once, that has already imported the mapping code.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([prepare_traces.__module__])
+    context.set_forkserver_preload([prepare.__module__])
     return context
 
 
@@ -193,4 +189,4 @@ class PreparingProcesses:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-__all__ = ["PreparingProcesses", "Signal"]
+__all__ = ["PreparingProcesses"]

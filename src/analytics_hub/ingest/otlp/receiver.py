@@ -17,8 +17,8 @@ import anyio.to_thread
 
 from analytics_hub.events import EventError, Normalizer
 from analytics_hub.ingest.otlp.options import DEFAULT_OPTIONS, OtlpOptions
-from analytics_hub.ingest.otlp.prepare import Prepared, merge, prepare_logs, prepare_traces
-from analytics_hub.ingest.otlp.processes import PreparingProcesses, Signal
+from analytics_hub.ingest.otlp.prepare import Prepared, Signal, merge, prepare
+from analytics_hub.ingest.otlp.processes import PreparingProcesses
 from analytics_hub.ingest.otlp.wire import OtlpEncoding
 from analytics_hub.ingest.service import IngestService, Published
 
@@ -103,10 +103,9 @@ class OtlpReceiver:
             # Pricing and encoding the bus message: in the decoding thread.
             published = await anyio.to_thread.run_sync(publish, limiter=self._limiter)
         else:
-            prepare = _PREPARE[signal]
 
             def prepare_and_publish() -> tuple[Prepared, Published]:
-                done = prepare(self._normalizer, self._options, tenant_id, body, encoding)
+                done = prepare(signal, self._normalizer, self._options, tenant_id, body, encoding)
                 return done, self._ingest.publish(tenant_id, done.batch)
 
             prepared, published = await anyio.to_thread.run_sync(
@@ -120,9 +119,6 @@ class OtlpReceiver:
             dropped=prepared.dropped,
             errors=result.errors,
         )
-
-
-_PREPARE = {"traces": prepare_traces, "logs": prepare_logs}
 
 
 __all__ = ["ExportOutcome", "OtlpReceiver", "merge"]
