@@ -43,6 +43,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
+from prometheus_client.parser import text_string_to_metric_families
 from tests.e2e.harness import Hub
 
 from analytics_hub.testing.hubprocess import HubProcess, create_key, free_port
@@ -347,6 +348,28 @@ def test_sdk_logs_are_stored_with_severity_body_and_trace_context(hub: Hub, tran
     assert warning["span_id"] == span_id
     assert by_severity["info"]["payload"]["data"]["data"]["body"] == "answered"
     assert by_severity["info"].get("trace_id") is None
+
+
+def test_the_preparing_process_shows_in_the_metrics(hub: Hub) -> None:
+    """By default a preparing process takes the OTLP requests; ``/metrics`` says so."""
+    provider = TracerProvider(resource=Resource.create({"service.name": "otlp-prepare-metrics"}))
+    provider.add_span_processor(
+        SimpleSpanProcessor(_exporter(hub, "protobuf", hub.keys["acme:ingest"]))
+    )
+    _emit_trace(provider)
+    provider.shutdown()
+    text = httpx.get(f"{hub.url}/metrics").text
+    samples = {
+        s.name: s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name.startswith("hub_otlp_prepare") and "le" not in s.labels
+    }
+    assert samples["hub_otlp_prepare_processes"] == 1
+    assert samples["hub_otlp_prepare_seconds_count"] >= 7  # SimpleSpanProcessor: one a span
+    assert samples["hub_otlp_prepare_seconds_sum"] > 0
+    assert samples["hub_otlp_prepare_in_flight"] == 0
+    assert samples["hub_otlp_prepare_pools_replaced_total"] == 0
 
 
 def test_the_dedicated_otlp_http_port_serves_otlp_alone(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Prometheus metrics of one hub process (a registry per app, so tests can build many).
 
 Operational: ingest outcomes by reason, pipeline depth, commit and query latency, the
-cache (up, hits, misses, errors).
+OTLP preparing processes, the cache (up, hits, misses, errors).
 Business: model calls, tokens and cost by tenant and model, as accepted.
 """
 
@@ -112,12 +112,47 @@ class HubMetrics:
             ["kind"],
             registry=r,
         )
+        self.otlp_prepare_seconds = Histogram(
+            "hub_otlp_prepare_seconds",
+            "Time an OTLP request spent with the preparing processes, waiting included",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.otlp_prepare_in_flight = Gauge(
+            "hub_otlp_prepare_in_flight",
+            "OTLP requests sent to the preparing processes and not yet back",
+            registry=r,
+        )
+        self.otlp_prepare_processes = Gauge(
+            "hub_otlp_prepare_processes",
+            "Preparing processes (HUB_OTLP_PREPARE_PROCESSES; 0: none)",
+            registry=r,
+        )
+        self.otlp_prepare_pools_replaced = Counter(
+            "hub_otlp_prepare_pools_replaced",
+            "Pools of preparing processes given up because a process stopped",
+            registry=r,
+        )
         self.cache_errors = Counter(
             "hub_cache_errors",
             "Cache operations that failed, by operation",
             ["operation"],
             registry=r,
         )
+
+    def bind_preparing(self, in_flight: Callable[[], float], processes: int) -> None:
+        """Report the OTLP preparing processes live at every scrape."""
+        self.otlp_prepare_in_flight.set_function(in_flight)
+        self.otlp_prepare_processes.set(processes)
+
+    # PreparingObserver
+    def otlp_prepared(self, seconds: float) -> None:
+        """Record one OTLP request's time with the preparing processes."""
+        self.otlp_prepare_seconds.observe(seconds)
+
+    def otlp_pool_replaced(self) -> None:
+        """Count one pool of preparing processes given up after a process stopped."""
+        self.otlp_prepare_pools_replaced.inc()
 
     def bind_depth(self, depth: Callable[[], float], capacity: float) -> None:
         """Report the pipeline depth live at every scrape."""

@@ -236,10 +236,17 @@ def create_app(settings: Settings) -> FastAPI:
     otlp_metrics, metric_points = metric_point_features(settings, store, otlp_options)
     # Started on the first OTLP request: a hub that receives none pays nothing for them.
     preparing = (
-        PreparingProcesses(normalizer, otlp_options, processes=settings.otlp_prepare_processes)
+        PreparingProcesses(
+            normalizer,
+            otlp_options,
+            processes=settings.otlp_prepare_processes,
+            observer=metrics,
+        )
         if settings.otlp_prepare_processes and INGEST in roles
         else None
     )
+    if preparing is not None:
+        metrics.bind_preparing(lambda: preparing.in_flight, preparing.processes)
     services = ApiServices(
         keys=KeyService(control),
         ingest=ingest_service,

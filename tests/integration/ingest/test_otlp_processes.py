@@ -154,6 +154,54 @@ def test_a_request_whose_process_stops_is_answered_unavailable(
     asyncio.run(scenario())
 
 
+class _Seen:
+    """A PreparingObserver that keeps what it is told."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self.replaced = 0
+
+    def otlp_prepared(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+
+    def otlp_pool_replaced(self) -> None:
+        self.replaced += 1
+
+
+def test_the_observer_sees_every_request_and_each_pool_given_up_once() -> None:
+    seen = _Seen()
+    pool = PreparingProcesses(normalizer(), OtlpOptions(), processes=1, observer=seen)
+    body = _body()
+    big = traces(*(span(CHAT, span_id=i + 1) for i in range(10_000))).SerializeToString()
+
+    async def scenario() -> None:
+        await pool.prepare("traces", TENANT, body, OtlpEncoding.PROTOBUF)
+        assert len(seen.seconds) == 1
+        assert seen.seconds[0] > 0
+        assert pool.in_flight == 0
+        # One request being prepared, one waiting for the process behind it.
+        busy = asyncio.ensure_future(pool.prepare("traces", TENANT, big, OtlpEncoding.PROTOBUF))
+        waiting = asyncio.ensure_future(pool.prepare("traces", TENANT, body, OtlpEncoding.PROTOBUF))
+        await asyncio.sleep(0.05)
+        assert pool.in_flight == 2
+        (pid,) = _worker_pids(pool)
+        os.kill(pid, signal.SIGKILL)
+        outcomes = await asyncio.gather(busy, waiting, return_exceptions=True)
+        assert [type(o) for o in outcomes] == [UnavailableError, UnavailableError]
+        # Both requests found the pool broken; it was given up, and counted, once.
+        assert seen.replaced == 1
+        assert pool.in_flight == 0
+        assert len(seen.seconds) == 3
+        after = await pool.prepare("traces", TENANT, body, OtlpEncoding.PROTOBUF)
+        assert after.batch.accepted == 2
+        assert (seen.replaced, len(seen.seconds)) == (1, 4)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        pool.close()
+
+
 def test_a_closed_pool_refuses_as_unavailable(processes: PreparingProcesses) -> None:
     processes.close()
     with pytest.raises(UnavailableError, match="shutting down"):

@@ -10,7 +10,7 @@ from analytics_hub.ingest.otlp.logs import LOG_TYPE, map_logs, severity_of
 from analytics_hub.ingest.otlp.mapped import Mapped
 from analytics_hub.ingest.otlp.options import DEFAULT_OPTIONS, OtlpOptions
 from analytics_hub.ingest.otlp.prepare import Prepared, Signal, merge, prepare
-from analytics_hub.ingest.otlp.processes import PreparingProcesses
+from analytics_hub.ingest.otlp.processes import PreparingObserver, PreparingProcesses
 from analytics_hub.ingest.otlp.receiver import ExportOutcome, OtlpReceiver
 from analytics_hub.ingest.otlp.spans import CONTEXT_SPAN_TYPE, map_traces
 from analytics_hub.ingest.otlp.wire import (
@@ -32,6 +32,7 @@ __all__ = [
     "OtlpOptions",
     "OtlpReceiver",
     "Prepared",
+    "PreparingObserver",
     "PreparingProcesses",
     "Signal",
     "SignalName",

@@ -13,6 +13,11 @@ kill. A process that dies (killed, out of memory) fails the requests it held wit
 :class:`~analytics_hub.errors.UnavailableError` (503: OTLP exporters retry it) and the
 next request starts a new pool. Nothing was acknowledged for those requests, so nothing
 is lost.
+
+An observer (the hub's ``/metrics``) sees how long each request spent with the processes,
+waiting for one included, and each pool replaced after a process stopped; ``in_flight``
+counts the requests held. More requests held than there are processes means requests
+queue for one: the processes are the bound.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pyarrow as pa
 
@@ -70,6 +76,17 @@ def _alive(pid: int) -> bool:
     except (OSError, IndexError):  # no /proc (not Linux): the signal test decides
         return True
     return state != "Z"
+
+
+class PreparingObserver(Protocol):
+    """Told about the work of :class:`PreparingProcesses` (the hub's metrics)."""
+
+    def otlp_prepared(self, seconds: float) -> None:
+        """A request came back from a process, prepared or refused, after ``seconds``
+        (the wait for a free process included)."""
+
+    def otlp_pool_replaced(self) -> None:
+        """A pool was given up because one of its processes stopped."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,20 +138,34 @@ def _context() -> multiprocessing.context.BaseContext:
 class PreparingProcesses:
     """``processes`` worker processes that prepare OTLP requests (see the module)."""
 
-    def __init__(self, normalizer: Normalizer, options: OtlpOptions, *, processes: int) -> None:
+    def __init__(
+        self,
+        normalizer: Normalizer,
+        options: OtlpOptions,
+        *,
+        processes: int,
+        observer: PreparingObserver | None = None,
+    ) -> None:
         if processes < 1:
             raise ValueError(f"processes must be >= 1, got {processes}")
         self._normalizer = normalizer
         self._options = options
         self._processes = processes
+        self._observer = observer
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._in_flight = 0
 
     @property
     def processes(self) -> int:
         """How many processes prepare requests."""
         return self._processes
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent to the processes and not yet back (queued or being prepared)."""
+        return self._in_flight
 
     def _current(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -151,14 +182,32 @@ class PreparingProcesses:
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
         with self._lock:
-            if self._pool is pool:
+            current = self._pool is pool
+            if current:
                 self._pool = None
+        # Every request the pool held sees it broken: the first one counts the loss.
+        if current and self._observer is not None:
+            self._observer.otlp_pool_replaced()
         pool.shutdown(wait=False, cancel_futures=True)
 
     async def prepare(
         self, signal: Signal, tenant_id: str, body: bytes, encoding: OtlpEncoding
     ) -> Prepared:
         """Prepare one request in a worker process; its errors are raised here."""
+        with self._lock:  # callers may await it on more than one thread
+            self._in_flight += 1
+        began = time.perf_counter()
+        try:
+            return await self._prepare(signal, tenant_id, body, encoding)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+            if self._observer is not None:
+                self._observer.otlp_prepared(time.perf_counter() - began)
+
+    async def _prepare(
+        self, signal: Signal, tenant_id: str, body: bytes, encoding: OtlpEncoding
+    ) -> Prepared:
         pool = self._current()
         try:
             future = pool.submit(_prepare, signal, tenant_id, body, encoding)
@@ -189,4 +238,4 @@ class PreparingProcesses:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-__all__ = ["PreparingProcesses"]
+__all__ = ["PreparingObserver", "PreparingProcesses"]
