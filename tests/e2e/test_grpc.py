@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,7 @@ import pytest
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
+from prometheus_client.parser import text_string_to_metric_families
 from tests.e2e.harness import Hub
 
 from analytics_hub.api.grpc.v1 import ingest_pb2, ingest_pb2_grpc
@@ -215,6 +218,69 @@ def test_bad_credentials_and_bad_bytes_get_clean_statuses_and_the_hub_stays_up(
     assert httpx.get(f"{hub.url}/readyz", timeout=5).status_code == 200
     ack = stub.PublishBatch(batch, metadata=_bearer(hub), timeout=30)
     assert (ack.accepted, ack.rejected) == (1, 0)
+
+
+def _grpc_calls(hub: Hub) -> dict[tuple[str, str], float]:
+    text = httpx.get(f"{hub.url}/metrics", timeout=10).text
+    return {
+        (s.labels["method"], s.labels["code"]): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "hub_grpc_requests_total"
+    }
+
+
+def test_finished_calls_are_counted_by_method_and_status_code(
+    hub: Hub, channel: grpc.Channel
+) -> None:
+    before = _grpc_calls(hub)
+    stub = ingest_pb2_grpc.IngestServiceStub(channel)
+    batch = ingest_pb2.EventBatch(batch_id="m", events=[_event("grpc-metrics")])
+    stub.PublishBatch(batch, metadata=_bearer(hub), timeout=30)
+    stub.PublishBatch(batch, metadata=_bearer(hub), timeout=30)  # a replay: still OK
+    code, _ = _code(stub.PublishBatch, batch, metadata=(("x-api-key", "nope"),))
+    assert code is grpc.StatusCode.UNAUTHENTICATED
+    acks = list(stub.StreamEvents(iter([batch, batch]), metadata=_bearer(hub), timeout=30))
+    assert len(acks) == 2
+    raw_stream = channel.stream_stream("/analytics_hub.v1.IngestService/StreamEvents")
+    code, _ = _code(raw_stream, iter([b"\xff\xff"]), metadata=_bearer(hub))
+    assert code is grpc.StatusCode.INVALID_ARGUMENT
+    for name in ("/analytics_hub.v1.IngestService/Nope", "/made.up.Service/Method"):
+        code, _ = _code(channel.unary_unary(name), b"", metadata=_bearer(hub))
+        assert code is grpc.StatusCode.UNIMPLEMENTED
+
+    after = _grpc_calls(hub)
+    grown = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+    stream = "/analytics_hub.v1.IngestService/StreamEvents"
+    assert grown == {
+        (PUBLISH, "OK"): 2,
+        (PUBLISH, "UNAUTHENTICATED"): 1,
+        (stream, "OK"): 1,
+        (stream, "INVALID_ARGUMENT"): 1,
+        # never the name a client sent: clients cannot grow the label set
+        ("unknown", "UNIMPLEMENTED"): 2,
+    }
+
+
+def test_a_stream_the_client_cancels_is_counted_cancelled(hub: Hub, channel: grpc.Channel) -> None:
+    stream = ("/analytics_hub.v1.IngestService/StreamEvents", "CANCELLED")
+    before = _grpc_calls(hub).get(stream, 0)
+    stub = ingest_pb2_grpc.IngestServiceStub(channel)
+    batch = ingest_pb2.EventBatch(batch_id="c", events=[_event("grpc-cancel")])
+    hold = threading.Event()
+
+    def batches() -> Iterator[ingest_pb2.EventBatch]:
+        yield batch
+        hold.wait(30)  # the stream stays open until the client cancels it
+
+    call = stub.StreamEvents(batches(), metadata=_bearer(hub), timeout=30)
+    assert next(call).batch_id == "c"
+    call.cancel()
+    hold.set()
+    deadline = time.monotonic() + 10
+    while _grpc_calls(hub).get(stream, 0) == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _grpc_calls(hub).get(stream, 0) == before + 1
 
 
 def test_a_taken_grpc_port_stops_the_hub_from_starting(tmp_path: Path) -> None:

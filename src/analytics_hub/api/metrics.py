@@ -88,6 +88,12 @@ class HubMetrics:
         self.http_requests = Counter(
             "hub_http_requests", "HTTP requests", ["method", "route", "status"], registry=r
         )
+        self.grpc_requests = Counter(
+            "hub_grpc_requests",
+            "gRPC calls by method and status code",
+            ["method", "code"],
+            registry=r,
+        )
         self.stream_connections = Gauge(
             "hub_stream_connections", "Open live feed (WebSocket) connections", registry=r
         )
@@ -227,6 +233,11 @@ class HubMetrics:
     def housekeeping(self, seconds: float) -> None:
         """Record one hold of ingest for the store's housekeeping."""
         self.housekeeping_seconds.observe(seconds)
+
+    # CallObserver
+    def grpc_call(self, method: str, code: str) -> None:
+        """Count one finished gRPC call."""
+        self.grpc_requests.labels(method, code).inc()
 
     # CacheObserver
     def cache_lookup(self, kind: str, hit: bool) -> None:

@@ -17,6 +17,7 @@ import structlog
 
 from analytics_hub.api.context import ApiServices
 from analytics_hub.api.grpc import grpc_handlers
+from analytics_hub.api.grpc.observed import ObservedCalls
 from analytics_hub.ingest.framed import FramedReceiver
 from analytics_hub.settings import Settings
 
@@ -48,6 +49,7 @@ def build_server(settings: Settings, services: ApiServices) -> grpc.aio.Server:
             ("grpc.max_receive_message_length", settings.max_body_bytes),
         ],
         maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
+        interceptors=[ObservedCalls(services.metrics)],
     )
     server.add_generic_rpc_handlers(
         grpc_handlers(
