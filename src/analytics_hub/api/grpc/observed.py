@@ -31,12 +31,9 @@ def _code(context: grpc.aio.ServicerContext, error: BaseException | None) -> str
     # A client that went away: the call is cancelled, a stream's generator closed.
     if isinstance(error, asyncio.CancelledError | GeneratorExit) or context.cancelled():
         return str(grpc.StatusCode.CANCELLED.name)
-    code = context.code()
+    code = context.code()  # what a servicer aborted with (or set), as a grpc.StatusCode
     if code is not None:
-        # grpc.aio gives the StatusCode, or its integer value from the C core.
-        if isinstance(code, grpc.StatusCode):
-            return str(code.name)
-        return next((str(c.name) for c in grpc.StatusCode if c.value[0] == code), str(code))
+        return str(getattr(code, "name", code))
     # No code set: a normal end is OK; an exception grpc turns into UNKNOWN.
     return str((grpc.StatusCode.OK if error is None else grpc.StatusCode.UNKNOWN).name)
 
