@@ -1,7 +1,8 @@
 """Prometheus metrics of one hub process (a registry per app, so tests can build many).
 
-Operational: ingest outcomes by reason, pipeline depth, commit and query latency, the
-OTLP preparing processes, the cache (up, hits, misses, errors).
+Operational: ingest outcomes by reason, pipeline depth, commit and query latency, HTTP
+requests and gRPC calls, the OTLP preparing processes, the cache (up, hits, misses,
+errors).
 Business: model calls, tokens and cost by tenant and model, as accepted.
 """
 
